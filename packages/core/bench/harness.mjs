@@ -1,0 +1,62 @@
+// A small latency harness for `pnpm bench`. Cases that are compared run interleaved, round by
+// round, so that drift (frequency scaling, a neighbour's load) hits them alike and the ratios
+// stay meaningful on a shared 2-core machine. Timings are per operation, in microseconds,
+// measured in batches so timer overhead stays small against sub-microsecond operations.
+
+/**
+ * @typedef {{ name: string, run: () => unknown, batch?: number }} Case
+ * @typedef {{ name: string, p50: number, p99: number, samples: number }} Result
+ */
+
+/**
+ * Measures every case for `rounds` rounds, interleaved.
+ * @param {Case[]} cases
+ * @param {{ rounds?: number, warmup?: number }} [options]
+ * @returns {Promise<Result[]>}
+ */
+export async function compare(cases, options = {}) {
+  const rounds = options.rounds ?? 2000;
+  const warmup = options.warmup ?? 300;
+  const timings = cases.map(() => new Float64Array(rounds));
+  for (let round = -warmup; round < rounds; round++) {
+    for (let index = 0; index < cases.length; index++) {
+      const { run, batch = 1 } = cases[index];
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < batch; i++) await run();
+      const micros = Number(process.hrtime.bigint() - start) / 1000 / batch;
+      if (round >= 0) timings[index][round] = micros;
+    }
+  }
+  return cases.map((entry, index) => summarize(entry.name, timings[index]));
+}
+
+function summarize(name, values) {
+  values.sort();
+  const at = (q) => values[Math.min(values.length - 1, Math.floor(q * values.length))];
+  return { name, p50: at(0.5), p99: at(0.99), samples: values.length };
+}
+
+/** Formats results as a Markdown table, with each p50 as a ratio to `baseline`'s p50. */
+export function table(results, baseline) {
+  const base = results.find((result) => result.name === baseline);
+  const rows = results.map((result) => {
+    const ratio = base ? `${(result.p50 / base.p50).toFixed(2)}×` : "";
+    return `| ${result.name} | ${fmt(result.p50)} | ${fmt(result.p99)} | ${ratio} |`;
+  });
+  return [
+    `| case | p50 µs | p99 µs | p50 vs ${baseline} |`,
+    "| --- | ---: | ---: | ---: |",
+    ...rows,
+  ].join("\n");
+}
+
+function fmt(value) {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+/** One line naming the machine and versions, for BENCHMARKS.md. */
+export async function machine() {
+  const os = await import("node:os");
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  return `Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.platform()} ${os.release()}`;
+}

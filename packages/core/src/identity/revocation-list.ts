@@ -1,0 +1,76 @@
+import { type Clock, systemClock } from "../clock.js";
+
+/** What can be revoked: a whole agent, one token (by `jti`), or a signing key (by `kid`). */
+export type RevocationKind = "agent" | "token" | "key";
+
+/** One revocation. */
+export interface Revocation {
+  readonly kind: RevocationKind;
+  /** Agent id, token id (`jti`) or key id (`kid`). */
+  readonly id: string;
+  /** ISO 8601 time of revocation. */
+  readonly revokedAt: string;
+  readonly reason?: string | undefined;
+}
+
+/**
+ * The port for revocations. `isRevoked` is synchronous because it runs on every verification,
+ * for every actor in a delegation chain, including verified-token cache hits: implementations
+ * keep their state in memory and refresh it in the background or on a short throttle.
+ *
+ * Embedded defaults: {@link MemoryRevocationList}; in `@agentgate/core/node`,
+ * `FileRevocationList`, which several processes on one host share (visible within 1 s).
+ */
+export interface RevocationList {
+  /** Records a revocation; it takes effect for the next `isRevoked` in this process. */
+  revoke(kind: RevocationKind, id: string, reason?: string): Promise<Revocation>;
+  /** True when `id` of `kind` is revoked. Never throws; implementations fail closed. */
+  isRevoked(kind: RevocationKind, id: string): boolean;
+  /** Every revocation, oldest first. */
+  list(): Promise<readonly Revocation[]>;
+  /**
+   * A number that changes whenever the set of revocations changes, so caches can drop what
+   * they hold (SECURITY-CASES C33).
+   */
+  version(): number;
+}
+
+/** A {@link RevocationList} in memory: for one process. */
+export class MemoryRevocationList implements RevocationList {
+  readonly #entries = new Map<string, Revocation>();
+  readonly #clock: Clock;
+  #version = 0;
+
+  constructor(options: { clock?: Clock } = {}) {
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  async revoke(kind: RevocationKind, id: string, reason?: string): Promise<Revocation> {
+    const entry: Revocation = {
+      kind,
+      id,
+      revokedAt: new Date(this.#clock.now()).toISOString(),
+      ...(reason === undefined ? {} : { reason }),
+    };
+    this.#entries.set(revocationKey(kind, id), entry);
+    this.#version++;
+    return entry;
+  }
+
+  isRevoked(kind: RevocationKind, id: string): boolean {
+    return this.#entries.has(revocationKey(kind, id));
+  }
+
+  async list(): Promise<readonly Revocation[]> {
+    return [...this.#entries.values()];
+  }
+
+  version(): number {
+    return this.#version;
+  }
+}
+
+/** The map key of a revocation. */
+export function revocationKey(kind: RevocationKind, id: string): string {
+  return `${kind} ${id}`;
+}
