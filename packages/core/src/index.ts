@@ -4,6 +4,15 @@
  * `@agentgate/core/testing`.
  */
 
+export {
+  AUDIT_SCHEMA_VERSION,
+  type AuditEvent,
+  type AuditEventType,
+  type AuditRecord,
+  auditEventSchema,
+  auditEventTypeSchema,
+} from "./audit/audit-event.js";
+export { type AuditSink, MemoryAuditSink } from "./audit/audit-sink.js";
 export { type Clock, epochSeconds, systemClock } from "./clock.js";
 export {
   AgentGateError,
@@ -65,3 +74,24 @@ export {
   VERIFIER_DEFAULTS,
   type VerifyOptions,
 } from "./identity/token-verifier.js";
+export type {
+  AccessAction,
+  AccessContext,
+  AccessRequest,
+  AccessResource,
+  AccessSubject,
+  AccessTime,
+  ActionKind,
+} from "./policy/access-request.js";
+export {
+  allow,
+  type Decision,
+  deny,
+  isKnownObligation,
+  type Obligation,
+} from "./policy/decision.js";
+export {
+  type EvaluateOptions,
+  FunctionPolicyClient,
+  type PolicyClient,
+} from "./policy/policy-client.js";
