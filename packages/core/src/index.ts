@@ -21,6 +21,28 @@ export {
   isAgentGateError,
   safeMessageFor,
 } from "./errors.js";
+export { currentAgent, currentInvocation } from "./gate/agent-context.js";
+export {
+  type ApprovalAnswer,
+  type ApprovalProvider,
+  type ApprovalReason,
+  type ApprovalRequest,
+  CallbackApprovalProvider,
+} from "./gate/approval.js";
+export {
+  CredentialProvider,
+  type CredentialProviderOptions,
+  type CredentialSource,
+} from "./gate/credential-provider.js";
+export { type CheckResult, Gate, type GateOptions } from "./gate/gate.js";
+export type {
+  InvocationContext,
+  InvocationMetadata,
+  StandardSchemaResult,
+  StandardSchemaV1,
+  ToolDescriptor,
+  ToolInvocation,
+} from "./gate/tool-invocation.js";
 export { AgentId, MAX_AGENT_ID_LENGTH } from "./identity/agent-id.js";
 export {
   type AgentDefinition,
@@ -95,3 +117,9 @@ export {
   FunctionPolicyClient,
   type PolicyClient,
 } from "./policy/policy-client.js";
+export {
+  accessTime,
+  buildAccessRequest,
+  type RequestInput,
+  toolId,
+} from "./policy/request-mapping.js";

@@ -1,0 +1,67 @@
+import type { AccessRequest } from "../policy/access-request.js";
+import type { Decision } from "../policy/decision.js";
+
+/** Why the gate asks for approval. */
+export type ApprovalReason = "policy" | "supervision";
+
+/** What an approver is shown. Arguments are redacted like in the audit log. */
+export interface ApprovalRequest {
+  readonly invocationId: string;
+  readonly reason: ApprovalReason;
+  /** The acting agent. */
+  readonly agent: string;
+  readonly principal: string;
+  readonly chain: readonly string[];
+  readonly tool: string;
+  readonly action: string;
+  readonly resource: AccessRequest["resource"];
+  /** Redacted arguments. */
+  readonly arguments: unknown;
+  readonly decision: Decision;
+}
+
+/** An approver's answer. */
+export interface ApprovalAnswer {
+  readonly approved: boolean;
+  /** Who answered (a person, a team, a service): recorded in the audit log. */
+  readonly approver: string;
+  readonly reason?: string;
+}
+
+/**
+ * The port for human (or delegated) approval. The gate calls it when a policy obligation says
+ * `require-approval`, or when a supervised agent attempts a risky action. A rejection, an
+ * answer that is not `{ approved: true }`, or no answer within the gate's approval timeout all
+ * deny with `approval_denied` (SECURITY-CASES D38).
+ */
+export interface ApprovalProvider {
+  requestApproval(
+    request: ApprovalRequest,
+    options: { signal: AbortSignal },
+  ): Promise<ApprovalAnswer>;
+}
+
+/**
+ * An {@link ApprovalProvider} from a function: a terminal prompt, a chat message, a test script.
+ *
+ * @example
+ * ```ts
+ * const approvals = new CallbackApprovalProvider(async (request) =>
+ *   ({ approved: await askOnSlack(request), approver: "oncall@acme.example" }));
+ * ```
+ */
+export class CallbackApprovalProvider implements ApprovalProvider {
+  constructor(
+    private readonly callback: (
+      request: ApprovalRequest,
+      options: { signal: AbortSignal },
+    ) => ApprovalAnswer | Promise<ApprovalAnswer>,
+  ) {}
+
+  async requestApproval(
+    request: ApprovalRequest,
+    options: { signal: AbortSignal },
+  ): Promise<ApprovalAnswer> {
+    return this.callback(request, options);
+  }
+}

@@ -1,0 +1,599 @@
+import type { AuditEvent } from "../audit/audit-event.js";
+import type { AuditSink } from "../audit/audit-sink.js";
+import { createRedactor, type Redactor } from "../audit/redaction.js";
+import { type Clock, systemClock } from "../clock.js";
+import { AgentGateError, type AgentGateErrorCode, isAgentGateError } from "../errors.js";
+import { type AgentRecord, isAgentExpired } from "../identity/agent-record.js";
+import type { AgentRegistry } from "../identity/agent-registry.js";
+import type { IssuedToken, VerifiedAgent } from "../identity/agent-token.js";
+import type { Authority, DelegateOptions } from "../identity/authority.js";
+import type { TokenVerifier } from "../identity/token-verifier.js";
+import { boundedCopy, type CopyBounds, deepFreeze } from "../internal/bounded-copy.js";
+import { randomId } from "../internal/random-id.js";
+import type { AccessRequest, ActionKind } from "../policy/access-request.js";
+import { type Decision, isKnownObligation } from "../policy/decision.js";
+import type { PolicyClient } from "../policy/policy-client.js";
+import { accessTime, buildAccessRequest } from "../policy/request-mapping.js";
+import { currentAgent, runWithInvocation } from "./agent-context.js";
+import type { ApprovalAnswer, ApprovalProvider, ApprovalReason } from "./approval.js";
+import { baseEvent, type CallFacts, decisionBlock, tokenFingerprint } from "./gate-events.js";
+import type { InvocationContext, ToolDescriptor, ToolInvocation } from "./tool-invocation.js";
+
+/** Options of a {@link Gate}. Every port is explicit; `createGate` in `@agentgate/core/node` fills them from a directory. */
+export interface GateOptions {
+  /** This service's token audience. */
+  readonly audience: string;
+  readonly verifier: TokenVerifier;
+  /** Authoritative agent records: supervision and expiry are checked on every call. */
+  readonly registry: AgentRegistry;
+  readonly policy: PolicyClient;
+  readonly audit: AuditSink;
+  /** Enables {@link Gate.delegate}. */
+  readonly authority?: Authority;
+  /** Asked when a decision requires approval or a supervised agent takes a risky action. */
+  readonly approvals?: ApprovalProvider;
+  readonly clock?: Clock;
+  /** IANA time zone for the policy context's local time. Default `UTC`. */
+  readonly timeZone?: string;
+  /** Default `development`. */
+  readonly environment?: string;
+  /** Redacts arguments before they reach the audit log or an approver. Default: built-in rules. */
+  readonly redactor?: Redactor;
+  /** How long a decision may take before the call is denied (`policy_unavailable`). Default 2,000 ms. */
+  readonly decisionTimeoutMs?: number;
+  /** How long an approval may take before the call is denied (`approval_denied`). Default 120,000 ms. */
+  readonly approvalTimeoutMs?: number;
+  /** Action kinds a `supervised` agent needs approval for. Default `["write", "delete"]`. */
+  readonly supervisedApprovalKinds?: readonly ActionKind[];
+  /** Bounds on argument size and shape (SECURITY-CASES G54). */
+  readonly argumentBounds?: Partial<CopyBounds>;
+  readonly createId?: () => string;
+  /**
+   * Told about failures that cannot change a call's result any more: an `outcome` event that
+   * could not be written after the tool ran, or a denial whose event could not be written.
+   * Default: `console.error`. The sink itself stays failed, so the next call is denied.
+   */
+  readonly onAuditError?: (error: AgentGateError, event: AuditEvent) => void;
+}
+
+/** The answer of {@link Gate.check}. */
+export interface CheckResult {
+  readonly allowed: boolean;
+  /** The denial's code when not allowed. */
+  readonly code?: AgentGateErrorCode;
+  /** Safe to show to a model. */
+  readonly safeReason: string;
+  /** The call would wait for a human. */
+  readonly requiresApproval: boolean;
+  readonly decision?: Decision;
+}
+
+interface Authorized {
+  readonly agent: VerifiedAgent;
+  readonly record: AgentRecord;
+  readonly request: AccessRequest;
+  readonly decision: Decision;
+  readonly arguments: Readonly<Record<string, unknown>>;
+  readonly redacted: unknown;
+  readonly approval: ApprovalReason | undefined;
+}
+
+type MutableFacts = { -readonly [K in keyof CallFacts]: CallFacts[K] };
+
+const DEFAULT_BOUNDS: CopyBounds = { maxDepth: 32, maxNodes: 10_000, maxChars: 1_048_576 };
+
+/**
+ * The one enforcement point around every tool call (the PEP). Each call is authenticated,
+ * checked against revocation and supervision for every agent in its chain, its arguments
+ * validated, decided by the policy client, approved when required, recorded in the audit log
+ * before it runs, run with the verified identity in async context, and recorded again with its
+ * outcome. Any failure before the run denies: the tool never runs after a denial (fail closed).
+ *
+ * @example
+ * ```ts
+ * const result = await gate.invoke(
+ *   { tool: { name: "crm_lookup", action: "read", resources: { customer: "customerId" } },
+ *     arguments: { customerId: "acme" }, credential: credentials },
+ *   (args) => crm.lookup(args.customerId),
+ * );
+ * ```
+ */
+export class Gate {
+  readonly #options: GateOptions;
+  readonly #clock: Clock;
+  readonly #timeZone: string;
+  readonly #redact: Redactor;
+  readonly #createId: () => string;
+  readonly #bounds: CopyBounds;
+
+  constructor(options: GateOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#timeZone = options.timeZone ?? "UTC";
+    try {
+      accessTime(0, this.#timeZone);
+    } catch {
+      throw new AgentGateError("invalid_configuration", `Unknown time zone "${this.#timeZone}".`);
+    }
+    if (typeof options.audience !== "string" || options.audience.length === 0) {
+      throw new AgentGateError("invalid_configuration", "The gate needs an audience.");
+    }
+    for (const port of ["verifier", "registry", "policy", "audit"] as const) {
+      if (options[port] === undefined) {
+        throw new AgentGateError("invalid_configuration", `The gate needs a ${port}.`);
+      }
+    }
+    this.#redact = options.redactor ?? createRedactor();
+    this.#createId = options.createId ?? randomId;
+    this.#bounds = { ...DEFAULT_BOUNDS, ...options.argumentBounds };
+  }
+
+  /**
+   * Runs `run` with the validated, frozen arguments if and only if the call is allowed, and
+   * returns its result. Rejects with an `AgentGateError` on any denial (`token_*`, `agent_*`,
+   * `delegation_invalid`, `invalid_arguments`, `access_denied`, `policy_unavailable`,
+   * `approval_denied`, `audit_unavailable`), after writing a denied `decision` event; the tool
+   * has not run. Errors thrown by `run` itself are recorded in the `outcome` event and rethrown
+   * unchanged.
+   */
+  async invoke<Result>(
+    invocation: ToolInvocation,
+    run: (
+      args: Readonly<Record<string, unknown>>,
+      context: InvocationContext,
+    ) => Result | Promise<Result>,
+  ): Promise<Awaited<Result>> {
+    const invocationId = this.#createId();
+    const facts: MutableFacts = { invocationId, invocation };
+    let authorized: Authorized;
+    try {
+      authorized = await this.#authorize(invocation, facts, true);
+      if (authorized.approval !== undefined)
+        await this.#approve(authorized, facts, authorized.approval);
+      const event = baseEvent("decision", this.#createId(), this.#clock.now(), facts);
+      await this.#write({
+        ...event,
+        decision: decisionBlock(authorized.decision, true, authorized.decision.reason),
+      });
+    } catch (error) {
+      throw await this.#deny(error, facts);
+    }
+
+    const started = this.#clock.now();
+    const context: InvocationContext = {
+      invocationId,
+      agent: authorized.agent,
+      tool: invocation.tool,
+    };
+    let outcome: NonNullable<AuditEvent["outcome"]>;
+    try {
+      const result = await runWithInvocation(context, () => run(authorized.arguments, context));
+      outcome = { status: "succeeded", durationMs: this.#clock.now() - started };
+      await this.#recordOutcome(facts, outcome);
+      return result;
+    } catch (error) {
+      outcome = {
+        status: "failed",
+        durationMs: this.#clock.now() - started,
+        ...(isAgentGateError(error) ? { errorCode: error.code } : {}),
+        error: this.#describeError(error),
+      };
+      await this.#recordOutcome(facts, outcome);
+      throw error;
+    }
+  }
+
+  /**
+   * The decision for a call without running anything: for UIs, dry runs and `tools/list`
+   * filtering. Arguments are optional (without them, argument-based conditions see none).
+   * Writes a `check` event. Resolves with the answer; never runs an approval.
+   */
+  async check(
+    invocation: Omit<ToolInvocation, "arguments"> & { arguments?: unknown },
+  ): Promise<CheckResult> {
+    const facts: MutableFacts = {
+      invocationId: this.#createId(),
+      invocation: { ...invocation, arguments: invocation.arguments },
+    };
+    let result: CheckResult;
+    try {
+      const authorized = await this.#authorize(
+        facts.invocation,
+        facts,
+        invocation.arguments !== undefined,
+      );
+      result = {
+        allowed: true,
+        safeReason: authorized.decision.safeReason,
+        requiresApproval: authorized.approval !== undefined,
+        decision: authorized.decision,
+      };
+    } catch (error) {
+      const denial = toDenial(error);
+      result = {
+        allowed: false,
+        code: denial.code,
+        safeReason: denial.safeMessage,
+        requiresApproval: false,
+        ...(denial.details?.decision === undefined
+          ? {}
+          : { decision: denial.details.decision as Decision }),
+      };
+    }
+    const event = baseEvent("check", this.#createId(), this.#clock.now(), facts);
+    await this.#write({
+      ...event,
+      decision: decisionBlock(
+        result.decision,
+        result.allowed,
+        result.decision?.reason ?? result.safeReason,
+        result.code,
+      ),
+    });
+    return result;
+  }
+
+  /**
+   * Mints a delegated token for a downstream call (another agent, an HTTP API) from inside a
+   * running tool: the current agent's identity, attenuated (RFC 8693 `act`). Needs the gate's
+   * `authority`; throws `invalid_configuration` otherwise or outside a gated call.
+   */
+  async delegate(options: DelegateOptions): Promise<IssuedToken> {
+    const authority = this.#options.authority;
+    if (authority === undefined) {
+      throw new AgentGateError(
+        "invalid_configuration",
+        "gate.delegate() needs the gate's authority option.",
+      );
+    }
+    return authority.delegate(currentAgent(), options);
+  }
+
+  /** Flushes and closes the audit sink and the policy client. */
+  async close(): Promise<void> {
+    await this.#options.audit.close();
+    await this.#options.policy.close?.();
+  }
+
+  async #authorize(
+    invocation: ToolInvocation,
+    facts: MutableFacts,
+    withArguments: boolean,
+  ): Promise<Authorized> {
+    // 1. Authenticate.
+    const token = await credentialOf(invocation);
+    let agent: VerifiedAgent;
+    try {
+      agent = await this.#options.verifier.verify(token, { audience: this.#options.audience });
+    } catch (error) {
+      facts.tokenFingerprint =
+        typeof token === "string" ? await tokenFingerprint(token) : undefined;
+      throw error;
+    }
+    facts.agent = agent;
+
+    // 2. Status of every agent in the chain, from the registry (B22, D37).
+    const record = await this.#checkChain(agent);
+    facts.owner = record.owner;
+
+    // 3. Arguments: bounded copy, schema, frozen (G52–G54, I64).
+    const args = withArguments
+      ? await this.#validate(invocation.tool, invocation.arguments)
+      : undefined;
+
+    // 4. Decide.
+    const scopes = agent.scopes.filter((scope) => record.maxScopes.includes(scope));
+    const request = buildAccessRequest({
+      agent,
+      record,
+      scopes,
+      tool: invocation.tool,
+      arguments: args,
+      time: accessTime(this.#clock.now(), this.#timeZone),
+      environment: this.#options.environment ?? "development",
+      ...(invocation.context === undefined ? {} : { context: invocation.context }),
+    });
+    facts.request = request;
+    const decision = await this.#decide(request, invocation.signal);
+    const redactPaths = decision.obligations
+      .filter((obligation) => obligation.startsWith("redact:"))
+      .map((obligation) => obligation.slice("redact:".length));
+    facts.arguments = args === undefined ? undefined : this.#redact(args, redactPaths);
+    if (!decision.allowed) {
+      throw new AgentGateError("access_denied", decision.reason, {
+        safeMessage: decision.safeReason,
+        details: { decision },
+      });
+    }
+    const unknown = decision.obligations.filter((obligation) => !isKnownObligation(obligation));
+    if (unknown.length > 0) {
+      // An obligation the gate cannot honour must not be ignored: deny.
+      throw new AgentGateError("access_denied", `Unknown obligation(s): ${unknown.join(", ")}.`, {
+        details: { decision },
+      });
+    }
+    const kinds = this.#options.supervisedApprovalKinds ?? ["write", "delete"];
+    const approval: ApprovalReason | undefined = decision.obligations.includes("require-approval")
+      ? "policy"
+      : record.supervision === "supervised" && kinds.includes(request.action.name)
+        ? "supervision"
+        : undefined;
+    return {
+      agent,
+      record,
+      request,
+      decision,
+      arguments: args ?? {},
+      redacted: facts.arguments,
+      approval,
+    };
+  }
+
+  async #checkChain(agent: VerifiedAgent): Promise<AgentRecord> {
+    let acting: AgentRecord | undefined;
+    for (const id of agent.agents) {
+      let record: AgentRecord | undefined;
+      try {
+        record = await this.#options.registry.get(id.toString());
+      } catch (error) {
+        throw isAgentGateError(error)
+          ? error
+          : new AgentGateError("registry_unavailable", "The agent registry failed.", {
+              cause: error,
+            });
+      }
+      if (record === undefined)
+        throw new AgentGateError("agent_unknown", `Agent ${id} is not registered.`);
+      if (record.supervision === "suspended") {
+        throw new AgentGateError("agent_suspended", `Agent ${id} in the chain is suspended.`);
+      }
+      if (isAgentExpired(record, this.#clock)) {
+        throw new AgentGateError("agent_expired", `Agent ${id}'s registration has expired.`);
+      }
+      acting = record;
+    }
+    if (acting === undefined)
+      throw new AgentGateError("agent_unknown", "The token names no agent.");
+    return acting;
+  }
+
+  async #validate(tool: ToolDescriptor, raw: unknown): Promise<Readonly<Record<string, unknown>>> {
+    const copy = boundedCopy(raw ?? {}, this.#bounds);
+    if (!copy.ok)
+      throw new AgentGateError("invalid_arguments", `Invalid arguments: ${copy.reason}.`);
+    let value = copy.value;
+    if (tool.schema !== undefined) {
+      let result: Awaited<
+        ReturnType<NonNullable<ToolDescriptor["schema"]>["~standard"]["validate"]>
+      >;
+      try {
+        result = await tool.schema["~standard"].validate(value);
+      } catch (error) {
+        throw new AgentGateError("invalid_arguments", "Invalid arguments: the schema failed.", {
+          cause: error,
+        });
+      }
+      if (result.issues !== undefined) {
+        const issue = result.issues[0];
+        const path = issue?.path
+          ?.map((part) => (typeof part === "object" ? String(part.key) : String(part)))
+          .join(".");
+        throw new AgentGateError(
+          "invalid_arguments",
+          `Invalid arguments: ${path ? `${path}: ` : ""}${issue?.message}.`,
+          {
+            safeMessage:
+              `The tool arguments are not valid${path ? ` (${path})` : ""}: ${issue?.message}`.slice(
+                0,
+                300,
+              ),
+          },
+        );
+      }
+      value = result.value;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new AgentGateError("invalid_arguments", "Invalid arguments: an object is expected.");
+    }
+    return deepFreeze(value as Record<string, unknown>);
+  }
+
+  async #decide(request: AccessRequest, signal: AbortSignal | undefined): Promise<Decision> {
+    const timeoutMs = this.#options.decisionTimeoutMs ?? 2000;
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          controller.abort();
+          reject(new AgentGateError("policy_unavailable", `No decision within ${timeoutMs} ms.`));
+        }, timeoutMs);
+      });
+      // A decision that arrives after the timeout has already lost the race (I63).
+      const decision = await Promise.race([
+        this.#options.policy.evaluate(request, { signal: controller.signal }),
+        timeout,
+      ]);
+      if (!isWellFormed(decision)) {
+        throw new AgentGateError(
+          "policy_unavailable",
+          "The policy client returned a malformed decision.",
+        );
+      }
+      return decision;
+    } catch (error) {
+      if (isAgentGateError(error) && error.code === "policy_unavailable") throw error;
+      // Any other failure of the policy client counts as deny, never as "no opinion" (C28, J73).
+      throw new AgentGateError("policy_unavailable", "The policy client failed.", { cause: error });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #approve(authorized: Authorized, facts: CallFacts, reason: ApprovalReason): Promise<void> {
+    const approvals = this.#options.approvals;
+    let answer: ApprovalAnswer = {
+      approved: false,
+      approver: "none",
+      reason: "no approval provider is configured",
+    };
+    if (approvals !== undefined) {
+      const controller = new AbortController();
+      const timeoutMs = this.#options.approvalTimeoutMs ?? 120_000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const timeout = new Promise<ApprovalAnswer>((resolve) => {
+          timer = setTimeout(() => {
+            controller.abort();
+            resolve({
+              approved: false,
+              approver: "timeout",
+              reason: `no answer within ${timeoutMs} ms`,
+            });
+          }, timeoutMs);
+        });
+        const request = {
+          invocationId: facts.invocationId,
+          reason,
+          agent: authorized.agent.agent.toString(),
+          principal: authorized.agent.principal.id,
+          chain: authorized.agent.chain,
+          tool: authorized.request.action.properties.tool,
+          action: authorized.request.action.name,
+          resource: authorized.request.resource,
+          arguments: authorized.redacted,
+          decision: authorized.decision,
+        };
+        const given = await Promise.race([
+          approvals.requestApproval(request, { signal: controller.signal }),
+          timeout,
+        ]);
+        answer =
+          given?.approved === true && typeof given.approver === "string"
+            ? given
+            : {
+                approved: false,
+                approver: String(given?.approver ?? "unknown"),
+                reason: given?.reason ?? "not approved",
+              };
+      } catch (error) {
+        answer = { approved: false, approver: "error", reason: this.#describeError(error) };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const event = baseEvent("approval", this.#createId(), this.#clock.now(), facts);
+    await this.#write({
+      ...event,
+      approval: {
+        approved: answer.approved,
+        approver: answer.approver.slice(0, 256),
+        ...(answer.reason === undefined ? {} : { reason: answer.reason.slice(0, 1024) }),
+      },
+      details: { ...event.details, approvalReason: reason },
+    });
+    if (!answer.approved) {
+      throw new AgentGateError(
+        "approval_denied",
+        `Not approved by ${answer.approver}: ${answer.reason ?? "no reason"}.`,
+        {
+          details: { decision: authorized.decision },
+        },
+      );
+    }
+  }
+
+  async #deny(error: unknown, facts: CallFacts): Promise<AgentGateError> {
+    const denial = toDenial(error);
+    if (denial.code === "audit_unavailable") return denial;
+    const decision = denial.details?.decision as Decision | undefined;
+    const event = {
+      ...baseEvent("decision", this.#createId(), this.#clock.now(), facts),
+      decision: decisionBlock(decision, false, denial.message, denial.code),
+    };
+    try {
+      await this.#write(event);
+    } catch (auditError) {
+      this.#reportAuditError(toDenial(auditError), event);
+    }
+    return denial;
+  }
+
+  async #recordOutcome(
+    facts: CallFacts,
+    outcome: NonNullable<AuditEvent["outcome"]>,
+  ): Promise<void> {
+    const event = { ...baseEvent("outcome", this.#createId(), this.#clock.now(), facts), outcome };
+    delete (event as { arguments?: unknown }).arguments;
+    try {
+      await this.#write(event);
+    } catch (error) {
+      // The tool has run: its result stands. The failure is reported and the sink stays failed,
+      // so the next call is denied.
+      this.#reportAuditError(toDenial(error), event);
+    }
+  }
+
+  async #write(event: AuditEvent): Promise<void> {
+    try {
+      await this.#options.audit.write(event);
+    } catch (error) {
+      if (isAgentGateError(error) && error.code === "audit_unavailable") throw error;
+      throw new AgentGateError("audit_unavailable", "The audit sink failed.", { cause: error });
+    }
+  }
+
+  #reportAuditError(error: AgentGateError, event: AuditEvent): void {
+    const report =
+      this.#options.onAuditError ??
+      ((failure: AgentGateError, lost: AuditEvent) => {
+        console.error(
+          `AgentGate: audit event ${lost.id} (${lost.type}) could not be written: ${failure.message}`,
+        );
+      });
+    report(error, event);
+  }
+
+  #describeError(error: unknown): string {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const redacted = this.#redact({ error: text.slice(0, 500) }) as { error?: unknown };
+    return String(redacted.error ?? "");
+  }
+}
+
+async function credentialOf(invocation: ToolInvocation): Promise<string> {
+  const credential = invocation.credential;
+  if (typeof credential === "string") return credential;
+  if (
+    credential !== null &&
+    typeof credential === "object" &&
+    typeof credential.token === "function"
+  ) {
+    return credential.token();
+  }
+  throw new AgentGateError("token_invalid", "No credential was presented.");
+}
+
+function isWellFormed(decision: unknown): decision is Decision {
+  if (typeof decision !== "object" || decision === null) return false;
+  const candidate = decision as Record<string, unknown>;
+  return (
+    typeof candidate.allowed === "boolean" &&
+    Array.isArray(candidate.policies) &&
+    Array.isArray(candidate.obligations) &&
+    candidate.obligations.every((obligation) => typeof obligation === "string") &&
+    typeof candidate.reason === "string" &&
+    typeof candidate.safeReason === "string"
+  );
+}
+
+/** Any failure before the run, as the `AgentGateError` the caller gets. */
+function toDenial(error: unknown): AgentGateError {
+  if (isAgentGateError(error)) return error;
+  return new AgentGateError("access_denied", "The call was denied after an internal error.", {
+    cause: error,
+  });
+}

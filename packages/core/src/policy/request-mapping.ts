@@ -1,0 +1,127 @@
+import type { ToolDescriptor } from "../gate/tool-invocation.js";
+import type { AgentRecord } from "../identity/agent-record.js";
+import type { VerifiedAgent } from "../identity/agent-token.js";
+import type { AccessContext, AccessRequest, AccessResource, AccessTime } from "./access-request.js";
+
+/** What {@link buildAccessRequest} needs. */
+export interface RequestInput {
+  readonly agent: VerifiedAgent;
+  /** The acting agent's registry record (authoritative over token attributes). */
+  readonly record: AgentRecord;
+  /** Scopes in effect: the token's, narrowed to the record's current `maxScopes`. */
+  readonly scopes: readonly string[];
+  readonly tool: ToolDescriptor;
+  /** Validated arguments; `undefined` when deciding without arguments. */
+  readonly arguments: Readonly<Record<string, unknown>> | undefined;
+  readonly time: AccessTime;
+  readonly environment: string;
+  /** Trusted integrator facts; never overrides the fields above. */
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Maps a tool call to an AuthZEN-shaped {@link AccessRequest}. The subject comes only from the
+ * verified token and the registry (SECURITY-CASES C30); the action is the tool's declared kind
+ * (default `execute`); the resource is the tool (qualified by its server), with the business
+ * resources its arguments name; the context carries time, environment, resources and arguments.
+ */
+export function buildAccessRequest(input: RequestInput): AccessRequest {
+  const { agent, record, tool } = input;
+  const resources = input.arguments === undefined ? {} : resourcesOf(tool, input.arguments);
+  const resource: AccessResource =
+    tool.resource !== undefined && input.arguments !== undefined
+      ? tool.resource(input.arguments)
+      : { type: "tool", id: toolId(tool), properties: resources };
+  const context: AccessContext = {
+    ...input.context,
+    time: input.time,
+    environment: input.environment,
+    resources,
+    ...(input.arguments === undefined ? {} : { arguments: input.arguments }),
+  };
+  return {
+    subject: {
+      type: "agent",
+      id: agent.agent.toString(),
+      properties: {
+        owner: record.owner,
+        supervision: record.supervision,
+        ...(record.team === undefined ? {} : { team: record.team }),
+        labels: record.labels,
+        scopes: input.scopes,
+        principal: agent.principal.id,
+        principalType: agent.principal.kind,
+        chain: agent.chain,
+        delegated: agent.delegated,
+      },
+    },
+    action: {
+      name: tool.action ?? "execute",
+      properties: {
+        tool: tool.name,
+        ...(tool.server === undefined ? {} : { server: tool.server }),
+      },
+    },
+    resource,
+    context,
+  };
+}
+
+/** A tool's resource id: its name, qualified by its server (`server/name`) when it has one. */
+export function toolId(tool: Pick<ToolDescriptor, "name" | "server">): string {
+  return tool.server === undefined ? tool.name : `${tool.server}/${tool.name}`;
+}
+
+function resourcesOf(
+  tool: ToolDescriptor,
+  args: Readonly<Record<string, unknown>>,
+): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const [type, path] of Object.entries(tool.resources ?? {})) {
+    let value: unknown = args;
+    for (const part of path.split(".")) {
+      value =
+        typeof value === "object" && value !== null && Object.hasOwn(value, part)
+          ? (value as Record<string, unknown>)[part]
+          : undefined;
+    }
+    if (typeof value === "string" || typeof value === "number") found[type] = String(value);
+  }
+  return found;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The time facts of `epochMs` in `timeZone` (an IANA name). Throws a `RangeError` for an unknown
+ * zone; the gate checks its zone when it is built.
+ */
+export function accessTime(epochMs: number, timeZone: string): AccessTime {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      weekday: "short",
+    });
+    formatters.set(timeZone, formatter);
+  }
+  const parts: Record<string, string> = {};
+  for (const part of formatter.formatToParts(epochMs)) parts[part.type] = part.value;
+  return {
+    instant: new Date(epochMs).toISOString(),
+    epochSeconds: Math.floor(epochMs / 1000),
+    timeZone,
+    date: `${parts.year}-${parts.month}-${parts.day}`,
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    weekday: WEEKDAYS.indexOf(parts.weekday ?? "") + 1,
+  };
+}
+
+const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
