@@ -58,6 +58,8 @@ export interface GateOptions {
 
 /** The answer of {@link Gate.check}. */
 export interface CheckResult {
+  /** Links the `check` event with a later {@link Gate.recordOutcome}. */
+  readonly invocationId: string;
   readonly allowed: boolean;
   /** The denial's code when not allowed. */
   readonly code?: AgentGateErrorCode;
@@ -203,6 +205,7 @@ export class Gate {
         invocation.arguments !== undefined,
       );
       result = {
+        invocationId: facts.invocationId,
         allowed: true,
         safeReason: authorized.decision.safeReason,
         requiresApproval: authorized.approval !== undefined,
@@ -211,6 +214,7 @@ export class Gate {
     } catch (error) {
       const denial = toDenial(error);
       result = {
+        invocationId: facts.invocationId,
         allowed: false,
         code: denial.code,
         safeReason: denial.safeMessage,
@@ -231,6 +235,28 @@ export class Gate {
       ),
     });
     return result;
+  }
+
+  /**
+   * Records the outcome of a call the gate did not run itself, observed after a
+   * {@link Gate.check} (for example by a LangChain callback handler). Rejects with
+   * `audit_unavailable` when the event cannot be written.
+   */
+  async recordOutcome(
+    check: Pick<CheckResult, "invocationId">,
+    tool: ToolDescriptor,
+    outcome: { readonly status: "succeeded" | "failed"; readonly durationMs: number; readonly error?: unknown },
+  ): Promise<void> {
+    const facts: CallFacts = { invocationId: check.invocationId, invocation: { tool, arguments: undefined, credential: "" } };
+    await this.#write({
+      ...baseEvent("outcome", this.#createId(), this.#clock.now(), facts),
+      outcome: {
+        status: outcome.status,
+        durationMs: Math.max(0, outcome.durationMs),
+        ...(outcome.error === undefined ? {} : { error: this.#describeError(outcome.error) }),
+        ...(isAgentGateError(outcome.error) ? { errorCode: outcome.error.code } : {}),
+      },
+    });
   }
 
   /**

@@ -1,0 +1,95 @@
+import { isAgentGateError } from "@agentgate/core";
+import { ToolMessage } from "@langchain/core/messages";
+import { DynamicStructuredTool } from "@langchain/core/tools";
+import { describe, expect, it } from "vitest";
+import { SUPPORT, setup } from "../test/setup.js";
+import { isProtectedTool, protectTool, protectTools } from "./protect-tool.js";
+
+describe("protectTool", () => {
+  it("keeps name, description and schema, and runs an allowed call through the gate", async () => {
+    const { gate, lookup, credentials, calls, audit } = await setup();
+    const protectedLookup = protectTool(lookup, { gate, credential: credentials(SUPPORT) });
+    expect(protectedLookup.name).toBe(lookup.name);
+    expect(protectedLookup.description).toBe(lookup.description);
+    expect(protectedLookup.schema).toBe(lookup.schema);
+    await expect(protectedLookup.invoke({ customerId: "acme" })).resolves.toBe(
+      "customer acme: 3 open tickets",
+    );
+    expect(calls).toEqual(["lookup:acme"]);
+    expect(audit.events.map((event) => event.type)).toEqual(["decision", "outcome"]);
+    expect(audit.events[0]).toMatchObject({
+      agent: SUPPORT,
+      action: "read",
+      decision: { allowed: true },
+    });
+  });
+
+  it("a denied direct call throws the AgentGateError; a denied tool call returns an error ToolMessage", async () => {
+    const { gate, lookup, credentials, calls } = await setup();
+    const protectedLookup = protectTool(lookup, { gate, credential: credentials(SUPPORT) });
+    const error = await protectedLookup
+      .invoke({ customerId: "globex" })
+      .catch((caught: unknown) => caught);
+    expect(isAgentGateError(error) && error.code).toBe("access_denied");
+    const message = await protectedLookup.invoke({
+      id: "call-1",
+      name: "crm_lookup",
+      args: { customerId: "globex" },
+      type: "tool_call",
+    });
+    expect(ToolMessage.isInstance(message)).toBe(true);
+    expect((message as ToolMessage).status).toBe("error");
+    expect((message as ToolMessage).content).toContain("Only customer acme is allowed.");
+    expect((message as ToolMessage).content).not.toContain("support-customer");
+    expect(calls).toEqual([]);
+  });
+
+  it("F46: invoke, call, func and the raw function all go through the gate; wrapping twice is idempotent", async () => {
+    const { gate, lookup, credentials, calls, audit } = await setup();
+    const once = protectTool(lookup, { gate, credential: credentials(SUPPORT) });
+    const twice = protectTool(once, { gate, credential: credentials(SUPPORT) });
+    expect(twice).toBe(once);
+    expect(isProtectedTool(once)).toBe(true);
+    const asDynamic = once as DynamicStructuredTool;
+    expect(asDynamic).toBeInstanceOf(DynamicStructuredTool);
+    await expect(asDynamic.invoke({ customerId: "globex" })).rejects.toThrow();
+    await expect(asDynamic.call({ customerId: "globex" })).rejects.toThrow();
+    await expect(asDynamic.func({ customerId: "globex" }, undefined, {})).rejects.toThrow();
+    expect(calls).toEqual([]);
+    await twice.invoke({ customerId: "acme" });
+    expect(audit.events.filter((event) => event.type === "decision")).toHaveLength(4);
+    expect(audit.events.filter((event) => event.type === "outcome")).toHaveLength(1);
+    // No public member leads to the unwrapped tool.
+    for (const value of Object.values(once)) expect(value).not.toBe(lookup);
+  });
+
+  it("without a bound credential, takes the token from the run's context, else denies", async () => {
+    const { gate, lookup, authority, calls } = await setup();
+    const protectedLookup = protectTool(lookup, { gate });
+    const error = await protectedLookup
+      .invoke({ customerId: "acme" })
+      .catch((caught: unknown) => caught);
+    expect(isAgentGateError(error) && error.code).toBe("token_invalid");
+    const { token } = await authority.issueToken(SUPPORT, {
+      audience: "https://tools.acme.example",
+    });
+    await expect(
+      protectedLookup.invoke({ customerId: "acme" }, { configurable: { agentToken: token } }),
+    ).resolves.toContain("acme");
+    expect(calls).toEqual(["lookup:acme"]);
+  });
+
+  it("protectTools applies a policy per tool name", async () => {
+    const { gate, lookup, update, credentials } = await setup();
+    const [protectedLookup, protectedUpdate] = protectTools([lookup, update], {
+      gate,
+      credential: credentials(SUPPORT),
+      policies: { crm_update: { action: "write", resources: { customer: "customerId" } } },
+    });
+    expect(protectedLookup?.name).toBe("crm_lookup");
+    const error = await protectedUpdate
+      ?.invoke({ customerId: "acme", note: "x" })
+      .catch((caught: unknown) => caught);
+    expect(isAgentGateError(error) && error.code).toBe("access_denied");
+  });
+});

@@ -1,0 +1,131 @@
+import { AgentGateError, type Gate, isAgentGateError } from "@agentgate/core";
+import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  DynamicStructuredTool,
+  type StructuredToolInterface,
+  type ToolRunnableConfig,
+} from "@langchain/core/tools";
+import { denialMessage } from "./denial.js";
+import {
+  type CredentialOptions,
+  describeTool,
+  resolveCredential,
+  type ToolPolicy,
+} from "./tool-policy.js";
+
+const PROTECTED = Symbol.for("agentgate.langchain.protected");
+
+/** Options of {@link protectTool}. */
+export interface ProtectToolOptions extends CredentialOptions {
+  readonly gate: Gate;
+  /** The tool's action kind and resources (else `tool.metadata.agentgate`, else `execute`). */
+  readonly policy?: ToolPolicy;
+  /**
+   * What a denied call produces. Default `auto`: an error `ToolMessage` when the tool was called
+   * with a tool call (inside an agent), a thrown `AgentGateError` when called directly.
+   */
+  readonly onDenied?: "auto" | "throw";
+}
+
+/** Options of {@link protectTools}: like {@link ProtectToolOptions}, with a policy per tool name. */
+export interface ProtectToolsOptions extends Omit<ProtectToolOptions, "policy"> {
+  readonly policies?: Readonly<Record<string, ToolPolicy>>;
+}
+
+/** True when `tool` was returned by {@link protectTool}. */
+export function isProtectedTool(tool: unknown): boolean {
+  return typeof tool === "object" && tool !== null && PROTECTED in tool;
+}
+
+/**
+ * Returns a tool with the same name, description and schema (so `bindTools` and tool-calling
+ * models see no difference) whose every invocation goes through `gate.invoke`: verified
+ * identity, argument validation, policy, approval, audit. The original tool is reachable only
+ * through the gate: `invoke`, `call` and `func` of the returned tool are all gated
+ * (SECURITY-CASES F46). Protecting a protected tool returns it unchanged (no double audit).
+ *
+ * @example
+ * ```ts
+ * const lookup = protectTool(crmLookup, { gate, credential, policy: { action: "read", resources: { customer: "customerId" } } });
+ * const agent = createAgent({ model, tools: [lookup] });
+ * ```
+ */
+export function protectTool<T extends StructuredToolInterface>(
+  tool: T,
+  options: ProtectToolOptions,
+): StructuredToolInterface {
+  if (isProtectedTool(tool)) return tool;
+  const descriptor = describeTool(tool, options.policy);
+  const gated = async (
+    args: unknown,
+    runManager?: CallbackManagerForToolRun,
+    config?: RunnableConfig,
+  ) => {
+    const toolConfig = config as ToolRunnableConfig | undefined;
+    const toolCallId = toolConfig?.toolCall?.id;
+    try {
+      const credential = resolveCredential(options, config);
+      if (credential === undefined)
+        throw new AgentGateError("token_invalid", "No agent credential for this run.");
+      return await options.gate.invoke(
+        {
+          tool: descriptor,
+          arguments: args,
+          credential,
+          metadata: {
+            framework: "langchain",
+            ...(toolCallId === undefined ? {} : { toolCallId }),
+            ...(config?.runId === undefined ? {} : { runId: String(config.runId) }),
+          },
+          ...(config?.signal === undefined ? {} : { signal: config.signal }),
+        },
+        (validArgs) =>
+          tool.invoke({ ...validArgs }, { ...config, callbacks: runManager?.getChild() }),
+      );
+    } catch (error) {
+      if (isAgentGateError(error) && toolCallId !== undefined && options.onDenied !== "throw") {
+        return denialMessage(error, toolCallId, tool.name);
+      }
+      throw error;
+    }
+  };
+  const source = tool as unknown as {
+    responseFormat?: "content" | "content_and_artifact";
+    returnDirect?: boolean;
+    metadata?: Record<string, unknown>;
+  };
+  const wrapped = new DynamicStructuredTool({
+    name: tool.name,
+    description: tool.description,
+    schema: tool.schema as never,
+    func: gated as never,
+    ...(source.responseFormat === undefined ? {} : { responseFormat: source.responseFormat }),
+    ...(source.returnDirect === undefined ? {} : { returnDirect: source.returnDirect }),
+    metadata: {
+      ...source.metadata,
+      agentgate: { ...descriptorPolicy(descriptor), protected: true },
+    },
+  });
+  Object.defineProperty(wrapped, PROTECTED, { value: true });
+  return wrapped;
+}
+
+/** {@link protectTool} for several tools, with a policy per tool name. */
+export function protectTools(
+  tools: readonly StructuredToolInterface[],
+  options: ProtectToolsOptions,
+): StructuredToolInterface[] {
+  return tools.map((tool) => {
+    const policy = options.policies?.[tool.name];
+    return protectTool(tool, { ...options, ...(policy === undefined ? {} : { policy }) });
+  });
+}
+
+function descriptorPolicy(descriptor: ReturnType<typeof describeTool>): ToolPolicy {
+  return {
+    ...(descriptor.action === undefined ? {} : { action: descriptor.action }),
+    ...(descriptor.resources === undefined ? {} : { resources: descriptor.resources }),
+    ...(descriptor.server === undefined ? {} : { server: descriptor.server }),
+  };
+}
