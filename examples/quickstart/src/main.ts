@@ -1,180 +1,59 @@
-// AgentGate quick start: the identity life cycle of two agents, end to end, on embedded
-// defaults (keys, registry and revocations in a temporary .agentgate directory). No network,
-// no API key. It checks every outcome it prints and exits non-zero on any surprise.
+// AgentGate quick start. Part 1: the identity life cycle of two agents. Part 2: two LangChain
+// agents (a scripted model, no API key, no network) whose every tool call goes through the Gate.
+// Checks every outcome it prints and exits non-zero on any surprise.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Authority, type Clock, defineAgent, isAgentGateError } from "@agentgate/core";
-import { FileKeyStore, FileRevocationList, JsonFileAgentRegistry } from "@agentgate/core/node";
+import { allow, deny, FunctionPolicyClient, MemoryAuditSink } from "@agentgate/core";
+import { agentsTour } from "./agents-tour.js";
+import { identityTour } from "./identity-tour.js";
+import { printTable, type Row } from "./table.js";
 
 const quiet = process.argv.includes("--quiet");
 const home = mkdtempSync(join(tmpdir(), "agentgate-quickstart-"));
-// An injectable clock lets the demo show expiry without waiting.
-let now = Date.now();
-const clock: Clock = { now: () => now };
 
-const CRM = "https://crm.acme.example";
-const SUPPORT = "spiffe://acme.example/agent/support";
-const OPS = "spiffe://acme.example/agent/ops";
-
-const rows: Array<{ step: string; outcome: string; detail: string; ok: boolean }> = [];
-
-/** Runs one step; `expected` is "ok" or the error code the step must fail with. */
-async function step(name: string, expected: string, action: () => Promise<string>): Promise<void> {
-  let outcome: string;
-  let detail: string;
-  try {
-    detail = await action();
-    outcome = "ok";
-  } catch (error) {
-    if (!isAgentGateError(error)) throw error;
-    outcome = error.code;
-    detail = error.message;
+// The seed rule: support may call crm_lookup only for customer acme, only in business hours
+// (Mon-Fri 09:00-17:00, Europe/Berlin), only to read. Ops may use what its scopes allow.
+const policy = new FunctionPolicyClient((request) => {
+  const { subject, action, context } = request;
+  const scope = action.name === "read" ? "crm:read" : "crm:write";
+  if (!subject.properties.scopes.includes(scope)) {
+    return deny(`${subject.id} lacks ${scope}`, {
+      policies: ["scopes"],
+      safeReason: "This agent may only read.",
+    });
   }
-  rows.push({ step: name, outcome, detail, ok: outcome === expected });
-}
+  if (subject.id.endsWith("/agent/support")) {
+    if (context.resources.customer !== undefined && context.resources.customer !== "acme") {
+      return deny("support serves acme only", {
+        policies: ["support-customer"],
+        safeReason: "Only customer acme is allowed.",
+      });
+    }
+    const { weekday, hour } = context.time;
+    if (weekday > 5 || hour < 9 || hour >= 17) {
+      return deny("outside business hours", {
+        policies: ["support-hours"],
+        safeReason: "Not permitted outside business hours.",
+      });
+    }
+  }
+  return allow("permitted", { policies: ["crm-access"] });
+});
+const audit = new MemoryAuditSink();
 
-// 1. A trust domain: keys, registry and revocations on disk.
-const registry = new JsonFileAgentRegistry(join(home, "agents.json"), { clock });
-const revocations = new FileRevocationList(join(home, "revocations.jsonl"), { clock });
-const authority = await Authority.create({
-  trustDomain: "acme.example",
-  registry,
-  revocations,
-  keyStore: new FileKeyStore(join(home, "keys")),
-  clock,
-  rotationOverlapSeconds: 600,
-});
-const verifier = authority.verifier();
-
-// 2. Two agents, each with an accountable owner and an upper bound of scopes.
-await registry.put(
-  defineAgent(
-    {
-      id: SUPPORT,
-      owner: "alice@acme.example",
-      team: "customer-support",
-      purpose: "Answers customer questions from CRM data",
-      maxScopes: ["crm:read"],
-    },
-    clock,
-  ),
-);
-await registry.put(
-  defineAgent(
-    {
-      id: OPS,
-      owner: "bob@acme.example",
-      team: "operations",
-      supervision: "supervised",
-      maxScopes: ["crm:read", "crm:write"],
-    },
-    clock,
-  ),
-);
-
-let supportToken = "";
-let opsToken = "";
-let delegatedToken = "";
-
-await step("create trust domain acme.example", "ok", async () => {
-  const [key] = authority.keys();
-  return `${key?.alg} key ${key?.kid.slice(0, 12)}…, JWKS with ${authority.jwks().keys.length} key`;
-});
-await step("register 2 agents", "ok", async () =>
-  (await registry.list())
-    .map((agent) => `${agent.id.split("/").at(-1)} (${agent.supervision})`)
-    .join(", "),
-);
-await step("issue token: support → crm", "ok", async () => {
-  const issued = await authority.issueToken(SUPPORT, { audience: CRM, scope: ["crm:read"] });
-  supportToken = issued.token;
-  return `jti ${issued.tokenId.slice(0, 8)}…, scope ${issued.scopes.join(" ")}, ${issued.expiresAt - issued.issuedAt}s`;
-});
-await step("verify support's token", "ok", async () => {
-  const verified = await verifier.verify(supportToken, { audience: CRM });
-  return `${verified.agent.name} owned by ${verified.attributes.owner}`;
-});
-await step("issue: support asks for crm:write", "scope_invalid", async () => {
-  await authority.issueToken(SUPPORT, { audience: CRM, scope: ["crm:write"] });
-  return "issued";
-});
-await step("issue token: ops acting for user carol", "ok", async () => {
-  const issued = await authority.issueToken(OPS, {
-    audience: CRM,
-    principal: "user:carol@acme.example",
-  });
-  opsToken = issued.token;
-  return `chain ${issued.chain.map(short).join(" → ")}`;
-});
-await step("delegate ops → support (crm:read)", "ok", async () => {
-  const issued = await authority.delegate(opsToken, {
-    to: SUPPORT,
-    audience: CRM,
-    scope: ["crm:read"],
-  });
-  delegatedToken = issued.token;
-  const verified = await verifier.verify(delegatedToken, { audience: CRM });
-  return `chain ${verified.chain.map(short).join(" → ")}, scope ${verified.scopes.join(" ")}`;
-});
-await step("delegate ops → support with crm:write", "delegation_invalid", async () => {
-  await authority.delegate(opsToken, { to: SUPPORT, audience: CRM, scope: ["crm:write"] });
-  return "delegated";
-});
-await step("verify for another audience", "token_invalid", async () => {
-  await verifier.verify(supportToken, { audience: "https://billing.acme.example" });
-  return "accepted";
-});
-await step("verify a tampered token", "token_invalid", async () => {
-  const [header, payload, signature] = supportToken.split(".");
-  const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString());
-  claims.scope = "crm:read crm:write";
-  await verifier.verify(
-    `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${signature}`,
-    {
-      audience: CRM,
-    },
-  );
-  return "accepted";
-});
-await step("rotate the signing key", "ok", async () => {
-  const key = await authority.rotateKey();
-  return `new key ${key.kid.slice(0, 12)}…, ${authority.jwks().keys.length} keys published`;
-});
-await step("old token still verifies (overlap)", "ok", async () => {
-  await verifier.verify(supportToken, { audience: CRM });
-  return "signed by the previous key, inside the 600 s window";
-});
-await step("6 minutes later: support's token", "token_expired", async () => {
-  now += 6 * 60_000;
-  await verifier.verify(supportToken, { audience: CRM });
-  return "accepted";
-});
-await step("revoke agent ops", "ok", async () => {
-  await revocations.revoke("agent", OPS, "demo: credentials leaked");
-  return "written to revocations.jsonl (shared by every process)";
-});
-await step("delegated token naming ops", "agent_revoked", async () => {
-  now -= 6 * 60_000;
-  await verifier.verify(delegatedToken, { audience: CRM });
-  return "accepted";
-});
-await step("issue a token for ops", "agent_revoked", async () => {
-  await authority.issueToken(OPS, { audience: CRM });
-  return "issued";
-});
+const identityRows = await identityTour(join(home, "identity"));
+const agentRows = await agentsTour({ policy, audit });
 
 if (!quiet) {
-  const width = Math.max(...rows.map((row) => row.step.length));
-  console.log("\nAgentGate quick start: agent identity life cycle\n");
-  console.log(`  ${"step".padEnd(width)}  ${"outcome".padEnd(18)}  detail`);
-  console.log(`  ${"-".repeat(width)}  ${"-".repeat(18)}  ${"-".repeat(40)}`);
-  for (const row of rows) {
-    const mark = row.ok ? " " : "!";
-    console.log(`${mark} ${row.step.padEnd(width)}  ${row.outcome.padEnd(18)}  ${row.detail}`);
-  }
-  console.log(`\nState kept in ${home}`);
+  printTable("AgentGate quick start, part 1: agent identity life cycle", identityRows);
+  printTable("AgentGate quick start, part 2: LangChain agents through the Gate", agentRows);
+  console.log(
+    `\nAudit: ${audit.events.length} events (decision, approval, outcome) for ${agentRows.length} tool calls.`,
+  );
+  console.log(`State kept in ${home}`);
 }
+const rows: Row[] = [...identityRows, ...agentRows];
 const failed = rows.filter((row) => !row.ok);
 if (failed.length > 0) {
   console.error(
@@ -183,7 +62,3 @@ if (failed.length > 0) {
   process.exit(1);
 }
 console.log(`quickstart: ${rows.length} passed, 0 failed`);
-
-function short(id: string): string {
-  return id.startsWith("spiffe://") ? (id.split("/").at(-1) ?? id) : id;
-}
