@@ -27,7 +27,9 @@ export {
   type ApprovalProvider,
   type ApprovalReason,
   type ApprovalRequest,
+  ApprovalSuspended,
   CallbackApprovalProvider,
+  isApprovalSuspended,
 } from "./gate/approval.js";
 export {
   CredentialProvider,

@@ -8,6 +8,11 @@ export {
   type AgentGateCallbackHandlerOptions,
 } from "./callback-handler.js";
 export { denialMessage } from "./denial.js";
+export {
+  type InterruptApprovalsOptions,
+  type InterruptResume,
+  interruptApprovals,
+} from "./interrupt-approvals.js";
 export { type AgentGateMiddlewareOptions, agentGateMiddleware } from "./middleware.js";
 export {
   isProtectedTool,

@@ -230,3 +230,60 @@ describe("agentGateMiddleware with createAgent and a scripted model", () => {
     expect(audit.events.at(-1)?.outcome).toMatchObject({ status: "failed" });
   });
 });
+
+describe("approvals through a LangGraph interrupt", () => {
+  it("pauses the run, records nothing, then runs and audits the approval on resume; a rejection denies", async () => {
+    const { Command, MemorySaver } = await import("@langchain/langgraph");
+    const { interruptApprovals } = await import("./interrupt-approvals.js");
+    const { gate, update, calls, credentials, audit } = await setup({
+      approvals: interruptApprovals(),
+    });
+    const model = fakeModel()
+      .respondWithTools([
+        { name: "crm_update", args: { customerId: "acme", note: "vip" }, id: "c1" },
+      ])
+      .respondWithTools([
+        { name: "crm_update", args: { customerId: "acme", note: "purge" }, id: "c2" },
+      ])
+      .respond(new AIMessage("done"));
+    const agent = createAgent({
+      model,
+      tools: [update],
+      checkpointer: new MemorySaver(),
+      middleware: [agentGateMiddleware({ gate, credential: credentials(OPS) })],
+    });
+    const config = { configurable: { thread_id: "t1" } };
+    const paused = await agent.invoke({ messages: [{ role: "user", content: "note it" }] }, config);
+    const interrupts = (
+      paused as {
+        __interrupt__?: Array<{ value: { agentgate: { tool: string; reason: string } } }>;
+      }
+    ).__interrupt__;
+    expect(interrupts?.[0]?.value.agentgate).toMatchObject({
+      tool: "crm_update",
+      reason: "supervision",
+    });
+    expect(calls).toEqual([]);
+    expect(audit.events).toHaveLength(0);
+
+    const second = await agent.invoke(
+      new Command({ resume: { approved: true, approver: "dana@acme.example" } }),
+      config,
+    );
+    expect(calls).toEqual(["update:acme:vip"]);
+    expect(audit.events.find((event) => event.type === "approval")?.approval).toEqual({
+      approved: true,
+      approver: "dana@acme.example",
+    });
+    expect((second as { __interrupt__?: unknown[] }).__interrupt__).toHaveLength(1);
+
+    const final = await agent.invoke(
+      new Command({ resume: { decisions: [{ type: "reject", message: "too broad" }] } }),
+      config,
+    );
+    expect(calls).toEqual(["update:acme:vip"]);
+    const rejected = toolMessages(final.messages).at(-1);
+    expect(rejected?.status).toBe("error");
+    expect(rejected?.content).toContain("approval_denied");
+  });
+});

@@ -1,4 +1,4 @@
-import { AgentGateError, type Gate, isAgentGateError } from "@agentgate/core";
+import { AgentGateError, type Gate, isAgentGateError, isApprovalSuspended } from "@agentgate/core";
 import { ToolMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { createMiddleware } from "langchain";
@@ -82,6 +82,8 @@ export function agentGateMiddleware(options: AgentGateMiddlewareOptions) {
           },
         );
       } catch (error) {
+        // A human-in-the-loop pause: LangGraph must see its own interrupt.
+        if (isApprovalSuspended(error)) throw error.cause;
         if (!toolFailed && isAgentGateError(error))
           return denialMessage(error, toolCallId, toolCall.name);
         if (isInterrupt(error) || options.onToolError === "throw") throw error;

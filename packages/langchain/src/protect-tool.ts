@@ -1,4 +1,4 @@
-import { AgentGateError, type Gate, isAgentGateError } from "@agentgate/core";
+import { AgentGateError, type Gate, isAgentGateError, isApprovalSuspended } from "@agentgate/core";
 import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
@@ -84,6 +84,7 @@ export function protectTool<T extends StructuredToolInterface>(
           tool.invoke({ ...validArgs }, { ...config, callbacks: runManager?.getChild() }),
       );
     } catch (error) {
+      if (isApprovalSuspended(error)) throw error.cause;
       if (isAgentGateError(error) && toolCallId !== undefined && options.onDenied !== "throw") {
         return denialMessage(error, toolCallId, tool.name);
       }

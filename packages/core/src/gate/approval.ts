@@ -65,3 +65,24 @@ export class CallbackApprovalProvider implements ApprovalProvider {
     return this.callback(request, options);
   }
 }
+
+const SUSPENDED = Symbol.for("agentgate.approval-suspended");
+
+/**
+ * Thrown by an {@link ApprovalProvider} to suspend a call until a human answers out of band, for
+ * example through a LangGraph interrupt that pauses the run and resumes it later. The gate
+ * rethrows it untouched, records nothing and runs nothing; when the run resumes, the call goes
+ * through the gate again and the provider answers. `cause` is what the framework must see.
+ */
+export class ApprovalSuspended extends Error {
+  constructor(override readonly cause: unknown) {
+    super("Approval pending: the call is suspended until a human answers.");
+    this.name = "ApprovalSuspended";
+    Object.defineProperty(this, SUSPENDED, { value: true });
+  }
+}
+
+/** True for an {@link ApprovalSuspended}, also from another copy of the package. */
+export function isApprovalSuspended(value: unknown): value is ApprovalSuspended {
+  return typeof value === "object" && value !== null && SUSPENDED in value;
+}

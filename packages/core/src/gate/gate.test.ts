@@ -3,12 +3,14 @@ import { expectCode } from "../../test/fixtures/expect-code.js";
 import { crmLookup, crmUpdate, makeGate, refund } from "../../test/fixtures/gate.js";
 import { AUDIENCE, OPS, RESEARCH, SUPPORT, WRITER } from "../../test/fixtures/identity.js";
 import {
+  ApprovalSuspended,
   allow,
   CallbackApprovalProvider,
   CredentialProvider,
   currentAgent,
   defineAgent,
   FunctionPolicyClient,
+  isApprovalSuspended,
   type PolicyClient,
 } from "../index.js";
 
@@ -466,6 +468,28 @@ describe("Gate: revocation and supervision (D37, D38, B22)", () => {
       expect(events()[0]?.approval?.approved).toBe(false);
       expect(events()[1]?.decision).toMatchObject({ allowed: false, code: "approval_denied" });
     }
+  });
+
+  it("an approver that suspends the call (out-of-band human answer) gets it rethrown: nothing runs, nothing recorded", async () => {
+    const pause = new Error("paused");
+    const approvals = new CallbackApprovalProvider(() => {
+      throw new ApprovalSuspended(pause);
+    });
+    const { gate, token, events } = await makeGate({ approvals });
+    const tool = counter();
+    const error = await gate
+      .invoke(
+        {
+          tool: crmUpdate,
+          arguments: { customerId: "acme", note: "x" },
+          credential: await token(OPS),
+        },
+        tool.run,
+      )
+      .catch((caught: unknown) => caught);
+    expect(isApprovalSuspended(error) && error.cause).toBe(pause);
+    expect(tool.calls).toHaveLength(0);
+    expect(events()).toHaveLength(0);
   });
 
   it("D37: a policy obligation require-approval asks even an autonomous agent; no provider denies", async () => {

@@ -15,7 +15,12 @@ import { type Decision, isKnownObligation } from "../policy/decision.js";
 import type { PolicyClient } from "../policy/policy-client.js";
 import { accessTime, buildAccessRequest } from "../policy/request-mapping.js";
 import { currentAgent, runWithInvocation } from "./agent-context.js";
-import type { ApprovalAnswer, ApprovalProvider, ApprovalReason } from "./approval.js";
+import {
+  type ApprovalAnswer,
+  type ApprovalProvider,
+  type ApprovalReason,
+  isApprovalSuspended,
+} from "./approval.js";
 import { baseEvent, type CallFacts, decisionBlock, tokenFingerprint } from "./gate-events.js";
 import type { InvocationContext, ToolDescriptor, ToolInvocation } from "./tool-invocation.js";
 
@@ -158,6 +163,7 @@ export class Gate {
         decision: decisionBlock(authorized.decision, true, authorized.decision.reason),
       });
     } catch (error) {
+      if (isApprovalSuspended(error)) throw error;
       throw await this.#deny(error, facts);
     }
 
@@ -245,9 +251,16 @@ export class Gate {
   async recordOutcome(
     check: Pick<CheckResult, "invocationId">,
     tool: ToolDescriptor,
-    outcome: { readonly status: "succeeded" | "failed"; readonly durationMs: number; readonly error?: unknown },
+    outcome: {
+      readonly status: "succeeded" | "failed";
+      readonly durationMs: number;
+      readonly error?: unknown;
+    },
   ): Promise<void> {
-    const facts: CallFacts = { invocationId: check.invocationId, invocation: { tool, arguments: undefined, credential: "" } };
+    const facts: CallFacts = {
+      invocationId: check.invocationId,
+      invocation: { tool, arguments: undefined, credential: "" },
+    };
     await this.#write({
       ...baseEvent("outcome", this.#createId(), this.#clock.now(), facts),
       outcome: {
@@ -506,6 +519,7 @@ export class Gate {
                 reason: given?.reason ?? "not approved",
               };
       } catch (error) {
+        if (isApprovalSuspended(error)) throw error;
         answer = { approved: false, approver: "error", reason: this.#describeError(error) };
       } finally {
         clearTimeout(timer);
