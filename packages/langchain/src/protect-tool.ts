@@ -3,6 +3,7 @@ import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manage
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   DynamicStructuredTool,
+  StructuredTool,
   type StructuredToolInterface,
   type ToolRunnableConfig,
 } from "@langchain/core/tools";
@@ -110,6 +111,38 @@ export function protectTool<T extends StructuredToolInterface>(
   });
   Object.defineProperty(wrapped, PROTECTED, { value: true });
   return wrapped;
+}
+
+/**
+ * Runs the wrapped tool's body with arguments the gate already validated. For `StructuredTool`s
+ * (all of `tool()`, `DynamicStructuredTool` and subclasses) that is `_call`, as LangChain's own
+ * `call` does after parsing: the outer tool has already parsed the input and reported to the
+ * callbacks, so a second `invoke` would only repeat that work. Other tools get `invoke`.
+ */
+async function callInner(
+  tool: StructuredToolInterface,
+  args: Record<string, unknown>,
+  runManager: CallbackManagerForToolRun | undefined,
+  config: RunnableConfig | undefined,
+): Promise<unknown> {
+  if (!(tool instanceof StructuredTool)) {
+    return tool.invoke(args, { ...config, callbacks: runManager?.getChild() });
+  }
+  const body = (
+    tool as unknown as {
+      _call(arg: unknown, runManager?: CallbackManagerForToolRun, config?: RunnableConfig): unknown;
+    }
+  )._call(args, runManager, config);
+  const result = await body;
+  if (typeof result === "object" && result !== null && Symbol.asyncIterator in result) {
+    // A streaming tool body: its return value is the output.
+    const generator = result as AsyncGenerator<unknown, unknown>;
+    for (;;) {
+      const step = await generator.next();
+      if (step.done === true) return step.value;
+    }
+  }
+  return result;
 }
 
 /** {@link protectTool} for several tools, with a policy per tool name. */

@@ -439,22 +439,21 @@ export class Gate {
 
   async #decide(request: AccessRequest, signal: AbortSignal | undefined): Promise<Decision> {
     const timeoutMs = this.#options.decisionTimeoutMs ?? 2000;
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          reject(new AgentGateError("policy_unavailable", `No decision within ${timeoutMs} ms.`));
-        }, timeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(new AgentGateError("policy_unavailable", `No decision within ${timeoutMs} ms.`)),
+          timeoutMs,
+        );
       });
+      const pending = this.#options.policy.evaluate(
+        request,
+        signal === undefined ? {} : { signal },
+      );
       // A decision that arrives after the timeout has already lost the race (I63).
-      const decision = await Promise.race([
-        this.#options.policy.evaluate(request, { signal: controller.signal }),
-        timeout,
-      ]);
+      const decision = await Promise.race([pending, timeout]);
       if (!isWellFormed(decision)) {
         throw new AgentGateError(
           "policy_unavailable",
@@ -468,7 +467,6 @@ export class Gate {
       throw new AgentGateError("policy_unavailable", "The policy client failed.", { cause: error });
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
     }
   }
 

@@ -91,12 +91,29 @@ function resourcesOf(
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+type LocalFields = Pick<AccessTime, "timeZone" | "date" | "hour" | "minute" | "weekday">;
+const lastMinute = new Map<string, { minute: number; fields: LocalFields }>();
 
 /**
  * The time facts of `epochMs` in `timeZone` (an IANA name). Throws a `RangeError` for an unknown
- * zone; the gate checks its zone when it is built.
+ * zone; the gate checks its zone when it is built. The local fields change once a minute, so
+ * they are computed once per minute and zone (time-zone formatting is costly on the hot path).
  */
 export function accessTime(epochMs: number, timeZone: string): AccessTime {
+  const minute = Math.floor(epochMs / 60_000);
+  let cached = lastMinute.get(timeZone);
+  if (cached === undefined || cached.minute !== minute) {
+    cached = { minute, fields: localFields(epochMs, timeZone) };
+    lastMinute.set(timeZone, cached);
+  }
+  return {
+    instant: new Date(epochMs).toISOString(),
+    epochSeconds: Math.floor(epochMs / 1000),
+    ...cached.fields,
+  };
+}
+
+function localFields(epochMs: number, timeZone: string): LocalFields {
   let formatter = formatters.get(timeZone);
   if (formatter === undefined) {
     formatter = new Intl.DateTimeFormat("en-US", {
@@ -114,8 +131,6 @@ export function accessTime(epochMs: number, timeZone: string): AccessTime {
   const parts: Record<string, string> = {};
   for (const part of formatter.formatToParts(epochMs)) parts[part.type] = part.value;
   return {
-    instant: new Date(epochMs).toISOString(),
-    epochSeconds: Math.floor(epochMs / 1000),
     timeZone,
     date: `${parts.year}-${parts.month}-${parts.day}`,
     hour: Number(parts.hour),
