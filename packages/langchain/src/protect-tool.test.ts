@@ -1,7 +1,8 @@
 import { isAgentGateError } from "@agentgate/core";
 import { ToolMessage } from "@langchain/core/messages";
-import { DynamicStructuredTool } from "@langchain/core/tools";
+import { DynamicStructuredTool, tool } from "@langchain/core/tools";
 import { describe, expect, it } from "vitest";
+import * as z from "zod";
 import { SUPPORT, setup } from "../test/setup.js";
 import { isProtectedTool, protectTool, protectTools } from "./protect-tool.js";
 
@@ -77,6 +78,30 @@ describe("protectTool", () => {
       protectedLookup.invoke({ customerId: "acme" }, { configurable: { agentToken: token } }),
     ).resolves.toContain("acme");
     expect(calls).toEqual(["lookup:acme"]);
+  });
+
+  it("the wrapped tool body still gets its runtime (tool call id, context) and runs exactly once", async () => {
+    const { gate, credentials } = await setup();
+    let runs = 0;
+    const withRuntime = tool(
+      async ({ customerId }, runtime) => {
+        runs++;
+        return `${customerId}:${runtime.toolCall?.id}:${String((runtime.context as { tenant?: string } | undefined)?.tenant)}`;
+      },
+      {
+        name: "echo",
+        description: "echo",
+        schema: z.object({ customerId: z.string() }),
+        metadata: { agentgate: { action: "read", resources: { customer: "customerId" } } },
+      },
+    );
+    const wrapped = protectTool(withRuntime, { gate, credential: credentials(SUPPORT) });
+    const message = await wrapped.invoke(
+      { id: "call-9", name: "echo", args: { customerId: "acme" }, type: "tool_call" },
+      { context: { tenant: "t1" } } as never,
+    );
+    expect((message as ToolMessage).content).toBe("acme:call-9:t1");
+    expect(runs).toBe(1);
   });
 
   it("protectTools applies a policy per tool name", async () => {

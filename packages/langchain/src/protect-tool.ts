@@ -81,8 +81,7 @@ export function protectTool<T extends StructuredToolInterface>(
           },
           ...(config?.signal === undefined ? {} : { signal: config.signal }),
         },
-        (validArgs) =>
-          tool.invoke({ ...validArgs }, { ...config, callbacks: runManager?.getChild() }),
+        (validArgs) => callInner(tool, { ...validArgs }, runManager, config),
       );
     } catch (error) {
       if (isApprovalSuspended(error)) throw error.cause;
