@@ -46,12 +46,7 @@ export class MemoryRevocationList implements RevocationList {
   }
 
   async revoke(kind: RevocationKind, id: string, reason?: string): Promise<Revocation> {
-    const entry: Revocation = {
-      kind,
-      id,
-      revokedAt: new Date(this.#clock.now()).toISOString(),
-      ...(reason === undefined ? {} : { reason }),
-    };
+    const entry = createRevocation(kind, id, reason, this.#clock);
     this.#entries.set(revocationKey(kind, id), entry);
     this.#version++;
     return entry;
@@ -68,6 +63,21 @@ export class MemoryRevocationList implements RevocationList {
   version(): number {
     return this.#version;
   }
+}
+
+/** A revocation record stamped with the clock's time. */
+export function createRevocation(
+  kind: RevocationKind,
+  id: string,
+  reason: string | undefined,
+  clock: Clock,
+): Revocation {
+  return {
+    kind,
+    id,
+    revokedAt: new Date(clock.now()).toISOString(),
+    ...(reason === undefined ? {} : { reason }),
+  };
 }
 
 /** The map key of a revocation. */

@@ -2,6 +2,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync, readSync } from "node:f
 import { dirname, join } from "node:path";
 import { type Clock, systemClock } from "../clock.js";
 import {
+  createRevocation,
   type Revocation,
   type RevocationKind,
   type RevocationList,
@@ -48,12 +49,7 @@ export class FileRevocationList implements RevocationList {
   }
 
   async revoke(kind: RevocationKind, id: string, reason?: string): Promise<Revocation> {
-    const entry: Revocation = {
-      kind,
-      id,
-      revokedAt: new Date(this.#clock.now()).toISOString(),
-      ...(reason === undefined ? {} : { reason }),
-    };
+    const entry = createRevocation(kind, id, reason, this.#clock);
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     // One write call in append mode: atomic with respect to other appenders on a local disk.
     appendFileSync(this.path, `\n${JSON.stringify(entry)}\n`, { mode: 0o600, flag: "a" });

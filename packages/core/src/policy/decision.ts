@@ -33,13 +33,7 @@ export function deny(
   reason: string,
   options: Partial<Omit<Decision, "allowed" | "reason">> = {},
 ): Decision {
-  return {
-    allowed: false,
-    policies: options.policies ?? [],
-    reason,
-    safeReason: options.safeReason ?? "This action is not permitted.",
-    obligations: options.obligations ?? [],
-  };
+  return decision(false, reason, "This action is not permitted.", options);
 }
 
 /** An allow decision. */
@@ -47,11 +41,20 @@ export function allow(
   reason: string,
   options: Partial<Omit<Decision, "allowed" | "reason">> = {},
 ): Decision {
+  return decision(true, reason, "Permitted.", options);
+}
+
+function decision(
+  allowed: boolean,
+  reason: string,
+  safeReason: string,
+  options: Partial<Omit<Decision, "allowed" | "reason">>,
+): Decision {
   return {
-    allowed: true,
+    allowed,
     policies: options.policies ?? [],
     reason,
-    safeReason: options.safeReason ?? "Permitted.",
+    safeReason: options.safeReason ?? safeReason,
     obligations: options.obligations ?? [],
   };
 }
