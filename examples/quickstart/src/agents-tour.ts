@@ -15,6 +15,7 @@ import {
   type PolicyClient,
 } from "@agentgate/core";
 import { agentGateMiddleware } from "@agentgate/langchain";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { tool } from "@langchain/core/tools";
@@ -32,6 +33,11 @@ const MONDAY_10 = Date.parse("2026-01-05T09:00:00Z");
 export interface AgentsTourOptions {
   readonly policy: PolicyClient;
   readonly audit: AuditSink;
+  /**
+   * A real chat model (`--model openai:gpt-4.1-mini` with an API key). The scenario's requests are
+   * then asked in words and the model decides which tools to call; outcomes are shown, not checked.
+   */
+  readonly model?: BaseChatModel;
 }
 
 /** Runs the scenario and returns one row per tool call, each checked against what must happen. */
@@ -126,17 +132,24 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
     calls: Array<{ name: string; args: Record<string, unknown>; expect: string; label: string }>,
   ) {
     const credential = CredentialProvider.forAgent(authority, actor, { audience: TOOLS });
-    let model = fakeModel();
+    let scripted = fakeModel();
     calls.forEach((call, index) => {
-      model = model.respondWithTools([{ name: call.name, args: call.args, id: `call-${index}` }]);
+      scripted = scripted.respondWithTools([
+        { name: call.name, args: call.args, id: `call-${index}` },
+      ]);
     });
-    model = model.respond(new AIMessage("done"));
+    scripted = scripted.respond(new AIMessage("done"));
+    const live = options.model;
     const agent = createAgent({
-      model,
+      model: live ?? scripted,
       tools: [crmLookup, crmUpdate, askSupport],
       middleware: [agentGateMiddleware({ gate, credential })],
     });
-    const result = await agent.invoke({ messages: [{ role: "user", content: "work the queue" }] });
+    const request =
+      live === undefined
+        ? "work the queue"
+        : `Please, one tool call each, in order: ${calls.map((call) => `${call.label} (tool ${call.name}, arguments ${JSON.stringify(call.args)})`).join("; ")}.`;
+    const result = await agent.invoke({ messages: [{ role: "user", content: request }] });
     const replies = result.messages.filter((message: BaseMessage): message is ToolMessage =>
       ToolMessage.isInstance(message),
     );
@@ -152,7 +165,7 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
           reply?.status === "error"
             ? text.replace(/^AgentGate denied this call \([a-z_]+\): /, "")
             : text,
-        ok: code === call.expect,
+        ok: live !== undefined || code === call.expect,
       });
     });
   }

@@ -10,6 +10,16 @@ import { identityTour } from "./identity-tour.js";
 import { printTable, type Row } from "./table.js";
 
 const quiet = process.argv.includes("--quiet");
+// `--model <provider:model>` runs part 2 on a real model (needs its API key and its LangChain
+// provider package, e.g. `npm install @langchain/openai` and OPENAI_API_KEY).
+const modelFlag = process.argv.indexOf("--model");
+const modelName = modelFlag >= 0 ? process.argv[modelFlag + 1] : undefined;
+const model =
+  modelName === undefined
+    ? undefined
+    : await (await import("langchain/chat_models/universal")).initChatModel(modelName, {
+        temperature: 0,
+      });
 const home = mkdtempSync(join(tmpdir(), "agentgate-quickstart-"));
 
 // The seed rule: support may call crm_lookup only for customer acme, only in business hours
@@ -43,7 +53,7 @@ const policy = new FunctionPolicyClient((request) => {
 const audit = new MemoryAuditSink();
 
 const identityRows = await identityTour(join(home, "identity"));
-const agentRows = await agentsTour({ policy, audit });
+const agentRows = await agentsTour({ policy, audit, ...(model === undefined ? {} : { model }) });
 
 if (!quiet) {
   printTable("AgentGate quick start, part 1: agent identity life cycle", identityRows);
