@@ -11,6 +11,7 @@ export const AUDIT_SCHEMA_VERSION = 1;
  * - `approval`: a human (or approver) answered a request for approval.
  * - `revocation`, `key_rotation`: identity life-cycle changes.
  * - `tool_changed`: a tool's description or schema changed after it was pinned (MCP rug pull).
+ * - `log_recovered`: the audit log found a record torn by a crash when it reopened, and cut it.
  */
 export const auditEventTypeSchema = z.enum([
   "decision",
@@ -20,6 +21,7 @@ export const auditEventTypeSchema = z.enum([
   "revocation",
   "key_rotation",
   "tool_changed",
+  "log_recovered",
 ]);
 export type AuditEventType = z.infer<typeof auditEventTypeSchema>;
 

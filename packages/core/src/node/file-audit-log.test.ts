@@ -1,0 +1,247 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import type { AuditEvent } from "../audit/audit-event.js";
+import { isAgentGateError } from "../errors.js";
+import { FileAuditLog, readAuditLog, verifyAuditLog } from "./index.js";
+
+const WRITER = fileURLToPath(new URL("../../test/fixtures/audit-writer.mjs", import.meta.url));
+
+function event(index: number, extra: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    v: 1,
+    id: `event-${index}`,
+    type: "decision",
+    time: new Date(Date.UTC(2026, 0, 5, 10, 0, index)).toISOString(),
+    agent: "spiffe://acme.example/agent/support",
+    tool: { name: index % 2 === 0 ? "crm_lookup" : "crm_update" },
+    decision: { allowed: index % 3 !== 0, policies: ["p"], reason: "r" },
+    ...extra,
+  };
+}
+
+async function logWith(count: number, options: Parameters<typeof FileAuditLog.open>[0] = {}) {
+  const directory = join(mkdtempSync(join(tmpdir(), "agentgate-audit-")), "audit");
+  const log = await FileAuditLog.open({ directory, checkpointEvery: 5, ...options });
+  for (let index = 0; index < count; index++) await log.write(event(index));
+  return { directory, log };
+}
+
+function lines(directory: string): string[] {
+  return readFileSync(join(directory, "audit-000001.jsonl"), "utf8").split("\n").filter(Boolean);
+}
+function rewrite(directory: string, next: string[]): void {
+  writeFileSync(join(directory, "audit-000001.jsonl"), `${next.join("\n")}\n`);
+}
+
+describe("FileAuditLog and verifyAuditLog", () => {
+  it("writes a hash chain that verifies, in every durability mode", async () => {
+    for (const durability of ["process", "fsync", "group"] as const) {
+      const { directory, log } = await logWith(0, { durability });
+      await Promise.all(Array.from({ length: 40 }, (_, index) => log.write(event(index))));
+      await log.close();
+      expect(await verifyAuditLog(directory)).toMatchObject({
+        ok: true,
+        records: 40,
+        checkpoint: { seq: 40, verified: true },
+      });
+      const records = lines(directory).map((line) => JSON.parse(line));
+      expect(records.map((record) => record.seq)).toEqual(
+        Array.from({ length: 40 }, (_, index) => index),
+      );
+      expect(records[1].prev).toBe(records[0].hash);
+    }
+  });
+
+  it("E40: an edited field is reported at its sequence number", async () => {
+    const { directory, log } = await logWith(10);
+    await log.close();
+    const next = lines(directory);
+    next[4] = (next[4] as string).replace('"allowed":true', '"allowed":false');
+    rewrite(directory, next);
+    expect(await verifyAuditLog(directory)).toMatchObject({
+      ok: false,
+      firstBadSeq: 4,
+      reason: "record 4 was edited",
+    });
+  });
+
+  it("E40: a deleted event, two swapped events and a forked chain are reported at the first bad number", async () => {
+    const { directory, log } = await logWith(10);
+    await log.close();
+    const original = lines(directory);
+    rewrite(
+      directory,
+      original.filter((_, index) => index !== 6),
+    );
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: false, firstBadSeq: 6 });
+    const swapped = [...original];
+    [swapped[3], swapped[4]] = [swapped[4] as string, swapped[3] as string];
+    rewrite(directory, swapped);
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: false, firstBadSeq: 3 });
+    rewrite(directory, [...original.slice(0, 8), original[7] as string, ...original.slice(8)]);
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: false, firstBadSeq: 8 });
+  });
+
+  it("E40 + I62: a cut tail is detected through the signed checkpoint kept outside the log", async () => {
+    const { directory, log } = await logWith(12);
+    await log.close();
+    expect(readdirSync(directory)).not.toContain(`${directory.split("/").at(-1)}.checkpoint.json`);
+    rewrite(directory, lines(directory).slice(0, 9));
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: false, firstBadSeq: 9 });
+    // A forged checkpoint (re-signed with another key) does not verify.
+    const checkpoint = JSON.parse(readFileSync(`${directory}.checkpoint.json`, "utf8"));
+    writeFileSync(
+      `${directory}.checkpoint.json`,
+      JSON.stringify({
+        ...checkpoint,
+        seq: 9,
+        hash: JSON.parse(lines(directory)[8] as string).hash,
+      }),
+    );
+    expect(await verifyAuditLog(directory)).toMatchObject({
+      ok: false,
+      checkpoint: { verified: false },
+    });
+  });
+
+  it("E45: newlines, ANSI escapes and JSON fragments in arguments cannot forge a line or an event", async () => {
+    const { directory, log } = await logWith(0);
+    const nasty =
+      'x"}\n{"seq":1,"prev":"0","type":"decision","decision":{"allowed":true}}\n\u001b[2K\r';
+    await log.write(event(0, { arguments: { note: nasty, [nasty]: 1 } }));
+    await log.write(event(1));
+    await log.close();
+    expect(lines(directory)).toHaveLength(2);
+    const [first] = lines(directory);
+    expect(JSON.parse(first as string).arguments.note).toBe(nasty);
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: true, records: 2 });
+  });
+
+  it("rotates segments by size, with the chain continuing across files", async () => {
+    const { directory, log } = await logWith(30, { maxSegmentBytes: 2000 });
+    await log.close();
+    expect(readdirSync(directory).filter((name) => name.endsWith(".jsonl")).length).toBeGreaterThan(
+      3,
+    );
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: true, records: 30 });
+    const reopened = await FileAuditLog.open({ directory, maxSegmentBytes: 2000 });
+    await reopened.write(event(30));
+    await reopened.close();
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: true, records: 31 });
+  });
+
+  it("J75: a record torn by a crash is cut on reopen, reported, and the chain continues", async () => {
+    const { directory, log } = await logWith(5, { checkpointEvery: 0 });
+    await log.close();
+    const file = join(directory, "audit-000001.jsonl");
+    const whole = readFileSync(file, "utf8");
+    writeFileSync(file, `${whole}{"seq":5,"prev":"abc","v":1,"id":"tor`);
+    const reopened = await FileAuditLog.open({ directory, checkpointEvery: 0 });
+    expect(reopened.recovery?.truncatedBytes).toBeGreaterThan(10);
+    await reopened.write(event(6));
+    await reopened.close();
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: true, records: 7 });
+    const types = [];
+    for await (const record of readAuditLog(directory)) types.push(record.type);
+    expect(types.slice(-2)).toEqual(["log_recovered", "decision"]);
+  });
+
+  it("J74: a failed fsync stops the log: this and every later write reject with audit_unavailable", async () => {
+    let syncs = 0;
+    const failing = {
+      writeSync: (fd: number, data: string) => writeSync(fd, data),
+      fdatasyncSync: () => {
+        syncs++;
+        if (syncs === 2) throw Object.assign(new Error("EIO"), { code: "EIO" });
+      },
+    };
+    const { log } = await logWith(0, {
+      durability: "fsync",
+      fileSystem: failing,
+      checkpointEvery: 0,
+    });
+    await log.write(event(0));
+    const second = await log.write(event(1)).catch((error: unknown) => error);
+    expect(isAgentGateError(second) && second.code).toBe("audit_unavailable");
+    const third = await log.write(event(2)).catch((error: unknown) => error);
+    expect(isAgentGateError(third) && third.code).toBe("audit_unavailable");
+    expect(syncs).toBe(2);
+  });
+
+  it("readAuditLog filters by agent, tool, type, decision and time", async () => {
+    const { directory, log } = await logWith(12);
+    await log.close();
+    const read = async (query: Parameters<typeof readAuditLog>[1]) => {
+      const found = [];
+      for await (const record of readAuditLog(directory, query)) found.push(record.seq);
+      return found;
+    };
+    expect(await read({ tool: "crm_update" })).toEqual([1, 3, 5, 7, 9, 11]);
+    expect(await read({ allowed: false })).toEqual([0, 3, 6, 9]);
+    expect(await read({ from: "2026-01-05T10:00:10.000Z" })).toEqual([10, 11]);
+    expect(await read({ agent: "spiffe://acme.example/agent/other" })).toEqual([]);
+  });
+});
+
+describe("FileAuditLog across processes", () => {
+  it("E41: a second writer is refused while the first runs; a crashed writer's lock is taken over", async () => {
+    const directory = join(mkdtempSync(join(tmpdir(), "agentgate-audit-")), "audit");
+    const holder = spawn(process.execPath, [WRITER, directory, "process", "0", "1"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await firstLine(holder);
+    const refused = await FileAuditLog.open({ directory }).catch((error: unknown) => error);
+    expect(isAgentGateError(refused) && refused.code).toBe("audit_unavailable");
+    holder.kill("SIGKILL");
+    await new Promise((resolve) => holder.once("exit", resolve));
+    const log = await FileAuditLog.open({ directory });
+    await log.write(event(0));
+    await log.close();
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: true });
+  });
+
+  it("E42: kill -9 at random moments during heavy appends, 50 runs: the log always verifies and no acknowledged event is missing", async () => {
+    const directory = join(mkdtempSync(join(tmpdir(), "agentgate-audit-")), "audit");
+    let acknowledged = -1;
+    for (let run = 0; run < 50; run++) {
+      const child = spawn(
+        process.execPath,
+        [WRITER, directory, run % 2 === 0 ? "process" : "group"],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      let buffered = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const parts = buffered.split("\n");
+        buffered = parts.pop() ?? "";
+        for (const part of parts)
+          if (/^\d+$/.test(part)) acknowledged = Math.max(acknowledged, Number(part));
+      });
+      await firstLine(child);
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 60));
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+      const log = await FileAuditLog.open({ directory, checkpointEvery: 100 });
+      const size = log.size;
+      await log.close();
+      const result = await verifyAuditLog(directory);
+      expect(result, `run ${run}`).toMatchObject({ ok: true });
+      expect(
+        size,
+        `run ${run}: acknowledged ${acknowledged} but the log holds ${size}`,
+      ).toBeGreaterThan(acknowledged);
+    }
+    expect(acknowledged).toBeGreaterThan(100);
+  }, 120_000);
+});
+
+function firstLine(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.stdout?.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`writer exited with ${code}`)));
+  });
+}
