@@ -13,6 +13,9 @@ export {
   auditEventTypeSchema,
 } from "./audit/audit-event.js";
 export { type AuditSink, MemoryAuditSink } from "./audit/audit-sink.js";
+export { ConsoleAuditSink, type ConsoleAuditSinkOptions } from "./audit/console-audit-sink.js";
+export { createRedactor, type RedactionOptions, type Redactor } from "./audit/redaction.js";
+export { TeeAuditSink } from "./audit/tee-audit-sink.js";
 export { type Clock, epochSeconds, systemClock } from "./clock.js";
 export {
   AgentGateError,

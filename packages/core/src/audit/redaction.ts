@@ -109,8 +109,11 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
 }
 
 function scrubString(text: string, maxLength: number): string {
-  const cut = text.length > maxLength ? `${text.slice(0, maxLength)}…[TRUNCATED]` : text;
-  return cut.replace(TOKEN_RUN, maskJwts).replace(DIGIT_RUN, (run) => (luhn(run) ? MASK : run));
+  // Scrub before cutting, so a cut never splits a secret past recognition.
+  const scrubbed = text
+    .replace(TOKEN_RUN, maskJwts)
+    .replace(DIGIT_RUN, (run) => (luhn(run) ? MASK : run));
+  return scrubbed.length > maxLength ? `${scrubbed.slice(0, maxLength)}…[TRUNCATED]` : scrubbed;
 }
 
 /** Masks every `<eyJ…>.<eyJ…>.<signature>` inside a run of token characters. */
@@ -121,7 +124,8 @@ function maskJwts(run: string): string {
   for (let index = 0; index < segments.length; index++) {
     const segment = segments[index] as string;
     const start = segment.indexOf("eyJ");
-    if (start >= 0 && segments[index + 1]?.startsWith("eyJ") && index + 2 < segments.length) {
+    // Two base64url JSON segments in a row are a token, or what is left of one after cutting.
+    if (start >= 0 && segments[index + 1]?.startsWith("eyJ")) {
       out.push(`${segment.slice(0, start)}${MASK}`);
       index += 2;
     } else {

@@ -597,8 +597,9 @@ export class Gate {
 
   #describeError(error: unknown): string {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const redacted = this.#redact({ error: text.slice(0, 500) }) as { error?: unknown };
-    return String(redacted.error ?? "");
+    // Redact the whole text first: cutting first could split a token past recognition.
+    const redacted = this.#redact({ error: text }) as { error?: unknown };
+    return String(redacted.error ?? "").slice(0, 500);
   }
 }
 

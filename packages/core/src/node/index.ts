@@ -23,6 +23,7 @@ export {
   JsonFileAgentRegistry,
   type JsonFileAgentRegistryOptions,
 } from "./json-file-agent-registry.js";
+export { SpoolingAuditSink } from "./spooling-audit-sink.js";
 export {
   type AuditQuery,
   type AuditVerification,
