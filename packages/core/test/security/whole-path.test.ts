@@ -147,7 +147,10 @@ describe("the gate on the file audit log", () => {
       )
       .catch(() => undefined);
     await gate
-      .invoke({ tool: { name: "pay" }, arguments: {}, credential: `${bearer.slice(0, -3)}xyz` }, async () => "ran")
+      .invoke(
+        { tool: { name: "pay" }, arguments: {}, credential: `${bearer.slice(0, -3)}xyz` },
+        async () => "ran",
+      )
       .catch(() => undefined);
     await audit.close();
     const text = readFileSync(join(dir, "audit", "audit-000001.jsonl"), "utf8");
