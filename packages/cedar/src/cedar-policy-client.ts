@@ -1,0 +1,370 @@
+import { type FSWatcher, readdirSync, readFileSync, watch } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type AccessRequest,
+  AgentGateError,
+  allow,
+  type Decision,
+  deny,
+  type PolicyClient,
+} from "@agentgate/core";
+import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import { type LoadedSchema, loadSchema, prune } from "./cedar-schema.js";
+import { loadPolicies, type PolicyEntry } from "./policy-store.js";
+import { toCedarRequest } from "./request-to-cedar.js";
+import { sliceFor } from "./slicer.js";
+
+/** The schema shipped with `@agentgate/cedar`: the AgentGate entity model. */
+export const DEFAULT_SCHEMA_PATH = fileURLToPath(
+  new URL("../policies/agentgate.cedarschema", import.meta.url),
+);
+
+/** Options of {@link CedarPolicyClient}. */
+export interface CedarPolicyClientOptions {
+  /** Policy files: name → Cedar text. */
+  readonly policies: Readonly<Record<string, string>>;
+  /** Cedar schema text. Default: the AgentGate schema shipped with this package. */
+  readonly schema?: string;
+  /**
+   * Evaluate only the policies whose scope can match each request (default `true`). Exact by
+   * construction; `false` evaluates the whole set, for comparison.
+   */
+  readonly slicing?: boolean;
+}
+
+/** Options of {@link CedarPolicyClient.fromDirectory}. */
+export interface CedarDirectoryOptions {
+  /** The schema file. Default: the only `*.cedarschema` in the directory, else the shipped one. */
+  readonly schemaPath?: string;
+  /** Reload when a file changes, keeping the last good set when a reload fails. Default `false`. */
+  readonly watch?: boolean;
+  readonly slicing?: boolean;
+}
+
+/** Why a request was decided as it was (see {@link CedarPolicyClient.explain}). */
+export interface Explanation {
+  readonly allowed: boolean;
+  readonly permitting: ReadonlyArray<{ id: string; file: string; line: number | undefined }>;
+  readonly forbidding: ReadonlyArray<{ id: string; file: string; line: number | undefined }>;
+  /** Policies whose scope matched the request, i.e. what was evaluated. */
+  readonly considered: number;
+  readonly errors: readonly string[];
+  readonly reason: string;
+}
+
+interface Loaded {
+  readonly version: number;
+  readonly schema: LoadedSchema;
+  readonly policies: readonly PolicyEntry[];
+  readonly byId: ReadonlyMap<string, PolicyEntry>;
+  /** Slice key → the wasm-side name of its pre-parsed set. */
+  readonly slices: Map<string, string>;
+  /** Names are `<prefix><slot>`; slots are reused only after `slices` forgot them. */
+  readonly prefix: string;
+}
+
+/** A decided request: a denial found before or during evaluation, or Cedar's answer. */
+type Authorization =
+  | { readonly denial: Decision; readonly considered: number }
+  | {
+      readonly response: { decision: "allow" | "deny"; diagnostics: { reason: string[] } };
+      readonly loaded: Loaded;
+      readonly considered: number;
+    };
+
+const MAX_SLICES = 256;
+let clientCounter = 0;
+
+/**
+ * The embedded policy engine: Cedar (`@cedar-policy/cedar-wasm`) in process. Policies and the
+ * schema are validated at load in strict mode, with file and line in every message; requests are
+ * validated against the schema too; a decision during which any policy errored denies (an
+ * erroring `forbid` must never turn into an allow, SECURITY-CASES I61); a failed reload keeps the
+ * last good set (C32). Each request evaluates only the policies whose scope can apply (slicing),
+ * and the sliced sets stay pre-parsed in wasm.
+ *
+ * Policy annotations: `@id("…")` names a policy in decisions and the audit log,
+ * `@reason("…")` is the reason a model may be shown when it forbids, and
+ * `@obligation("require-approval")` / `@obligation("redact:ssn; require-approval")` attach
+ * obligations to a permit.
+ *
+ * @example
+ * ```ts
+ * const policy = CedarPolicyClient.fromDirectory(".agentgate/policies", { watch: true });
+ * const gate = new Gate({ ...ports, policy });
+ * ```
+ */
+export class CedarPolicyClient implements PolicyClient {
+  #loaded: Loaded;
+  readonly #slicing: boolean;
+  readonly #prefix = `agentgate-${++clientCounter}-`;
+  #watcher: FSWatcher | undefined;
+  #lastReloadError: AgentGateError | undefined;
+
+  constructor(options: CedarPolicyClientOptions) {
+    this.#slicing = options.slicing ?? true;
+    this.#loaded = load(
+      options.policies,
+      options.schema ?? readFileSync(DEFAULT_SCHEMA_PATH, "utf8"),
+      1,
+      this.#prefix,
+    );
+  }
+
+  /**
+   * Loads every `*.cedar` file of `directory`. Throws `policy_invalid` when any file or the
+   * schema is invalid, so a bad set fails at start-up.
+   */
+  static fromDirectory(directory: string, options: CedarDirectoryOptions = {}): CedarPolicyClient {
+    const read = () => readDirectory(directory, options.schemaPath);
+    const first = read();
+    const client = new CedarPolicyClient({
+      ...first,
+      ...(options.slicing === undefined ? {} : { slicing: options.slicing }),
+    });
+    if (options.watch === true) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      client.#watcher = watch(directory, () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => client.reload(read), 50);
+      });
+      client.#watcher.unref();
+    }
+    return client;
+  }
+
+  /** Changes whenever a reload succeeds; decision caches drop their entries then (C33). */
+  version(): number {
+    return this.#loaded.version;
+  }
+
+  /** The error of the last failed reload, if the newest attempt failed. */
+  get lastReloadError(): AgentGateError | undefined {
+    return this.#lastReloadError;
+  }
+
+  /** The loaded policies, with their files and lines. */
+  get policies(): readonly PolicyEntry[] {
+    return this.#loaded.policies;
+  }
+
+  /**
+   * Replaces the policy set. Throws `policy_invalid` and keeps the current set when the new one
+   * is invalid (C32).
+   */
+  reload(source: () => { policies: Readonly<Record<string, string>>; schema?: string }): void {
+    try {
+      const next = source();
+      this.#loaded = load(
+        next.policies,
+        next.schema ?? this.#loaded.schema.text,
+        this.#loaded.version + 1,
+        this.#prefix,
+      );
+      this.#lastReloadError = undefined;
+    } catch (error) {
+      this.#lastReloadError =
+        error instanceof AgentGateError
+          ? error
+          : new AgentGateError("policy_invalid", "The policy reload failed.", { cause: error });
+    }
+  }
+
+  async evaluate(request: AccessRequest): Promise<Decision> {
+    const outcome = this.#authorize(request);
+    if ("denial" in outcome) return outcome.denial;
+    const { response, loaded } = outcome;
+    const ids = response.diagnostics.reason;
+    const entries = ids
+      .map((id) => loaded.byId.get(id))
+      .filter((entry): entry is PolicyEntry => entry !== undefined);
+    if (response.decision === "allow") {
+      const obligations = entries.flatMap((entry) =>
+        (entry.annotations.obligation ?? "")
+          .split(";")
+          .map((part) => part.trim())
+          .filter(Boolean),
+      );
+      return allow(`permitted by ${ids.join(", ")}`, {
+        policies: ids,
+        obligations: [...new Set(obligations)],
+      });
+    }
+    const safeReason = entries
+      .map((entry) => entry.annotations.reason)
+      .find((reason) => reason !== undefined);
+    return deny(
+      ids.length === 0
+        ? "no policy permits this request (default deny)"
+        : `forbidden by ${ids.join(", ")}`,
+      {
+        policies: ids,
+        ...(safeReason === undefined ? {} : { safeReason }),
+      },
+    );
+  }
+
+  /** Which policies permitted or forbade a request, and why nothing matched when nothing did. */
+  explain(request: AccessRequest): Explanation {
+    const outcome = this.#authorize(request);
+    const locate = (entry: PolicyEntry) => ({ id: entry.id, file: entry.file, line: entry.line });
+    if ("denial" in outcome) {
+      return {
+        allowed: false,
+        permitting: [],
+        forbidding: [],
+        considered: outcome.considered,
+        errors: [outcome.denial.reason],
+        reason: outcome.denial.reason,
+      };
+    }
+    const entries = outcome.response.diagnostics.reason
+      .map((id) => outcome.loaded.byId.get(id))
+      .filter((entry): entry is PolicyEntry => entry !== undefined);
+    const allowed = outcome.response.decision === "allow";
+    const reason = allowed
+      ? `permitted by ${entries.map((entry) => entry.id).join(", ")}`
+      : entries.length > 0
+        ? `forbidden by ${entries.map((entry) => entry.id).join(", ")}`
+        : outcome.considered === 0
+          ? "no policy's scope (principal, action, resource) matches this request: default deny"
+          : `${outcome.considered} policies match the scope but none of their conditions held: default deny`;
+    return {
+      allowed,
+      permitting: allowed ? entries.map(locate) : [],
+      forbidding: allowed ? [] : entries.map(locate),
+      considered: outcome.considered,
+      errors: [],
+      reason,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#watcher?.close();
+  }
+
+  #authorize(request: AccessRequest): Authorization {
+    const loaded = this.#loaded;
+    const cedarRequest = toCedarRequest(request);
+    const shape = loaded.schema.contexts.get(cedarRequest.action.id);
+    if (shape === undefined) {
+      return {
+        denial: deny(`action "${cedarRequest.action.id}" is not declared in the Cedar schema`),
+        considered: 0,
+      };
+    }
+    const slice = this.#slicing
+      ? sliceFor(loaded.policies, {
+          principal: `Agent::${JSON.stringify(cedarRequest.principal.id)}`,
+          action: `Action::${JSON.stringify(cedarRequest.action.id)}`,
+          resource: `${cedarRequest.resource.type}::${JSON.stringify(cedarRequest.resource.id)}`,
+          resourceType: cedarRequest.resource.type,
+        })
+      : loaded.policies;
+    if (slice.length === 0)
+      return {
+        denial: deny("no policy's scope matches this request (default deny)"),
+        considered: 0,
+      };
+    let answer: ReturnType<typeof cedar.statefulIsAuthorized>;
+    try {
+      answer = cedar.statefulIsAuthorized({
+        principal: cedarRequest.principal,
+        action: cedarRequest.action,
+        resource: cedarRequest.resource,
+        context: prune(cedarRequest.context, shape) as Record<string, never>,
+        entities: cedarRequest.entities,
+        preparsedPolicySetId: preparsedSlice(loaded, slice),
+        preparsedSchemaName: loaded.schema.preparsedName,
+        validateRequest: true,
+      });
+    } catch (error) {
+      throw new AgentGateError("policy_unavailable", "The Cedar engine failed.", { cause: error });
+    }
+    if (answer.type !== "success") {
+      // A request the schema refuses (an undeclared verb, an argument of the wrong type) is denied.
+      return {
+        denial: deny(
+          `the request does not fit the Cedar schema: ${answer.errors.map((error) => error.message).join("; ")}`,
+        ),
+        considered: slice.length,
+      };
+    }
+    if (answer.response.diagnostics.errors.length > 0) {
+      // Cedar skips a policy whose evaluation errors; if it was a forbid, the answer could be a
+      // wrong allow. Any error denies (I61).
+      const failed = answer.response.diagnostics.errors.map(
+        (error) => `${error.policyId}: ${error.error.message}`,
+      );
+      return {
+        denial: deny(`policy evaluation failed: ${failed.join("; ")}`, {
+          policies: answer.response.diagnostics.errors.map((error) => error.policyId),
+        }),
+        considered: slice.length,
+      };
+    }
+    return { response: answer.response, loaded, considered: slice.length };
+  }
+}
+
+function load(
+  policies: Readonly<Record<string, string>>,
+  schemaText: string,
+  version: number,
+  prefix: string,
+): Loaded {
+  const schema = loadSchema(schemaText, "schema");
+  const entries = loadPolicies(
+    Object.entries(policies).map(([file, text]) => ({ file, text })),
+    schemaText,
+  );
+  return {
+    version,
+    schema,
+    policies: entries,
+    byId: new Map(entries.map((entry) => [entry.id, entry])),
+    slices: new Map(),
+    prefix,
+  };
+}
+
+/**
+ * The pre-parsed policy set of a slice, created once per distinct slice and kept. At most
+ * MAX_SLICES are kept; when full, all are forgotten and their wasm-side names reused, so the
+ * engine's memory stays bounded (a name is overwritten only once nothing refers to it).
+ */
+function preparsedSlice(loaded: Loaded, slice: readonly PolicyEntry[]): string {
+  const key = slice.map((entry) => entry.id).join("\n");
+  const known = loaded.slices.get(key);
+  if (known !== undefined) return known;
+  if (loaded.slices.size >= MAX_SLICES) loaded.slices.clear();
+  const id = `${loaded.prefix}${loaded.slices.size}`;
+  const result = cedar.preparsePolicySet(id, {
+    staticPolicies: Object.fromEntries(slice.map((entry) => [entry.id, entry.text])),
+  });
+  if (result.type !== "success") {
+    throw new AgentGateError(
+      "policy_unavailable",
+      `Cedar could not pre-parse a policy set: ${result.errors.map((error) => error.message).join("; ")}`,
+    );
+  }
+  loaded.slices.set(key, id);
+  return id;
+}
+
+function readDirectory(
+  directory: string,
+  schemaPath: string | undefined,
+): { policies: Record<string, string>; schema: string } {
+  const names = readdirSync(directory).sort();
+  const policies: Record<string, string> = {};
+  for (const name of names.filter((entry) => entry.endsWith(".cedar"))) {
+    policies[name] = readFileSync(join(directory, name), "utf8");
+  }
+  const schemas = names.filter((entry) => entry.endsWith(".cedarschema"));
+  const schemaFile =
+    schemaPath ??
+    (schemas.length === 1 ? join(directory, schemas[0] as string) : DEFAULT_SCHEMA_PATH);
+  return { policies, schema: readFileSync(schemaFile, "utf8") };
+}

@@ -1,0 +1,12 @@
+/**
+ * `@agentgate/cedar`: AgentGate's embedded policy engine. Cedar in process, validated against
+ * the AgentGate schema at load, sliced per request, hot-reloaded from a directory.
+ */
+export {
+  type CedarDirectoryOptions,
+  CedarPolicyClient,
+  type CedarPolicyClientOptions,
+  DEFAULT_SCHEMA_PATH,
+  type Explanation,
+} from "./cedar-policy-client.js";
+export type { PolicyEntry, ScopeConstraint } from "./policy-store.js";
