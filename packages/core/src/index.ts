@@ -111,6 +111,15 @@ export type {
   ActionKind,
 } from "./policy/access-request.js";
 export {
+  type AuthZenMapping,
+  AuthZenPolicyClient,
+  type AuthZenPolicyClientOptions,
+} from "./policy/authzen-policy-client.js";
+export {
+  CachedPolicyClient,
+  type CachedPolicyClientOptions,
+} from "./policy/cached-policy-client.js";
+export {
   allow,
   type Decision,
   deny,

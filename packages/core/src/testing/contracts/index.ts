@@ -7,3 +7,9 @@ export {
   describeAuditSinkContract,
   sampleAuditEvent,
 } from "./audit-sink-contract.js";
+export {
+  CONTRACT_AGENT,
+  CONTRACT_RULE,
+  contractRequest,
+  describePolicyClientContract,
+} from "./policy-client-contract.js";
