@@ -4,7 +4,9 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { allow, deny, FunctionPolicyClient, MemoryAuditSink } from "@agentgate/core";
+import { fileURLToPath } from "node:url";
+import { CedarPolicyClient } from "@agentgate/cedar";
+import { FileAuditLog, readAuditLog, verifyAuditLog } from "@agentgate/core/node";
 import { agentsTour } from "./agents-tour.js";
 import { identityTour } from "./identity-tour.js";
 import { printTable, type Row } from "./table.js";
@@ -22,48 +24,51 @@ const model =
       });
 const home = mkdtempSync(join(tmpdir(), "agentgate-quickstart-"));
 
-// The seed rule: support may call crm_lookup only for customer acme, only in business hours
-// (Mon-Fri 09:00-17:00, Europe/Berlin), only to read. Ops may use what its scopes allow.
-const policy = new FunctionPolicyClient((request) => {
-  const { subject, action, context } = request;
-  const scope = action.name === "read" ? "crm:read" : "crm:write";
-  if (!subject.properties.scopes.includes(scope)) {
-    return deny(`${subject.id} lacks ${scope}`, {
-      policies: ["scopes"],
-      safeReason: "This agent may only read.",
-    });
-  }
-  if (subject.id.endsWith("/agent/support")) {
-    if (context.resources.customer !== undefined && context.resources.customer !== "acme") {
-      return deny("support serves acme only", {
-        policies: ["support-customer"],
-        safeReason: "Only customer acme is allowed.",
-      });
-    }
-    const { weekday, hour } = context.time;
-    if (weekday > 5 || hour < 9 || hour >= 17) {
-      return deny("outside business hours", {
-        policies: ["support-hours"],
-        safeReason: "Not permitted outside business hours.",
-      });
-    }
-  }
-  return allow("permitted", { policies: ["crm-access"] });
-});
-const audit = new MemoryAuditSink();
+// The policies are Cedar files (policies/*.cedar), validated against the AgentGate schema
+// (policies/schema.cedarschema) at load. The seed rule: the support agent may call crm_lookup
+// only for customer acme, only in business hours (Europe/Berlin), only to read.
+const policy = CedarPolicyClient.fromDirectory(
+  fileURLToPath(new URL("../policies", import.meta.url)),
+);
+// The audit log: hash-chained JSON Lines with signed checkpoints, in the temporary directory.
+const auditDirectory = join(home, "audit");
+const audit = await FileAuditLog.open({ directory: auditDirectory });
 
 const identityRows = await identityTour(join(home, "identity"));
 const agentRows = await agentsTour({ policy, audit, ...(model === undefined ? {} : { model }) });
 
+await audit.close();
+const verification = await verifyAuditLog(auditDirectory);
+const chains: string[] = [];
+for await (const record of readAuditLog(auditDirectory, { type: "decision" })) {
+  if ((record.chain?.length ?? 0) > 1)
+    chains.push((record.chain ?? []).map((id) => id.split("/").at(-1)).join(" → "));
+}
+const auditRows: Row[] = [
+  {
+    step: "verify the audit log",
+    outcome: verification.ok ? "ok" : "broken",
+    detail: `${verification.records} hash-chained records; signed checkpoint matches: ${verification.checkpoint?.verified === true}`,
+    ok: verification.ok && verification.checkpoint?.verified === true,
+  },
+  {
+    step: "delegated calls in the log",
+    outcome: chains.length > 0 ? "ok" : "missing",
+    detail: chains.length > 0 ? `chain ${chains[0]}` : "no delegated call was audited",
+    ok: chains.length > 0,
+  },
+];
+
 if (!quiet) {
   printTable("AgentGate quick start, part 1: agent identity life cycle", identityRows);
-  printTable("AgentGate quick start, part 2: LangChain agents through the Gate", agentRows);
-  console.log(
-    `\nAudit: ${audit.events.length} events (decision, approval, outcome) for ${agentRows.length} tool calls.`,
+  printTable(
+    "AgentGate quick start, part 2: LangChain agents through the Gate (Cedar policies)",
+    agentRows,
   );
-  console.log(`State kept in ${home}`);
+  printTable("AgentGate quick start, part 3: the audit trail", auditRows);
+  console.log(`\nAudit log: ${auditDirectory}`);
 }
-const rows: Row[] = [...identityRows, ...agentRows];
+const rows: Row[] = [...identityRows, ...agentRows, ...auditRows];
 const failed = rows.filter((row) => !row.ok);
 if (failed.length > 0) {
   console.error(

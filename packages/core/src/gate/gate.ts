@@ -135,6 +135,16 @@ export class Gate {
     this.#bounds = { ...DEFAULT_BOUNDS, ...options.argumentBounds };
   }
 
+  /** The authority the gate delegates with, when it was given one. */
+  get authority(): Authority | undefined {
+    return this.#options.authority;
+  }
+
+  /** The agent registry the gate checks. */
+  get registry(): AgentRegistry {
+    return this.#options.registry;
+  }
+
   /**
    * Runs `run` with the validated, frozen arguments if and only if the call is allowed, and
    * returns its result. Rejects with an `AgentGateError` on any denial (`token_*`, `agent_*`,

@@ -7,6 +7,7 @@ export {
   type AuditCheckpoint,
   CheckpointKey,
 } from "./checkpoint-key.js";
+export { type CreateGateOptions, createGate, type GateConfig } from "./create-gate.js";
 export {
   type AuditDurability,
   type AuditFileSystem,

@@ -1,0 +1,56 @@
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CredentialProvider, defineAgent, isAgentGateError } from "@agentgate/core";
+import { createGate, JsonFileAgentRegistry, verifyAuditLog } from "@agentgate/core/node";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_SCHEMA_PATH } from "./cedar-policy-client.js";
+
+const SUPPORT = "spiffe://acme.example/agent/support";
+const AUDIENCE = "https://tools.acme.example";
+
+describe("createGate on a directory: the whole path with real parts", () => {
+  it("keys, registry, Cedar policies and the file audit log from one directory", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "agentgate-dir-"));
+    writeFileSync(
+      join(directory, "config.json"),
+      JSON.stringify({ trustDomain: "acme.example", audience: AUDIENCE, timeZone: "UTC" }),
+    );
+    mkdirSync(join(directory, "policies"));
+    copyFileSync(DEFAULT_SCHEMA_PATH, join(directory, "policies", "schema.cedarschema"));
+    writeFileSync(
+      join(directory, "policies", "support.cedar"),
+      `@id("support-reads-acme") permit (principal == Agent::"${SUPPORT}", action == Action::"read", resource == Tool::"crm_lookup") when { context.resources has customer && context.resources.customer == "acme" };`,
+    );
+    await new JsonFileAgentRegistry(join(directory, "agents.json")).put(
+      defineAgent({ id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] }),
+    );
+
+    const gate = await createGate({ directory, watchPolicies: false });
+    const authority = gate.authority;
+    if (authority === undefined) throw new Error("no authority");
+    const credential = CredentialProvider.forAgent(authority, SUPPORT, { audience: AUDIENCE });
+    const tool = {
+      name: "crm_lookup",
+      action: "read",
+      resources: { customer: "customerId" },
+    } as const;
+    await expect(
+      gate.invoke({ tool, arguments: { customerId: "acme" }, credential }, async () => "ran"),
+    ).resolves.toBe("ran");
+    const denied = await gate
+      .invoke({ tool, arguments: { customerId: "globex" }, credential }, async () => "ran")
+      .catch((error: unknown) => error);
+    expect(isAgentGateError(denied) && denied.code).toBe("access_denied");
+    await gate.close();
+    expect(await verifyAuditLog(join(directory, "audit"))).toMatchObject({ ok: true, records: 3 });
+  });
+
+  it("refuses to start without a trust domain, with a message that says what to do", async () => {
+    const error = await createGate({
+      directory: mkdtempSync(join(tmpdir(), "agentgate-empty-")),
+    }).catch((caught: unknown) => caught);
+    expect(isAgentGateError(error) && error.code).toBe("invalid_configuration");
+    expect((error as Error).message).toMatch(/agentgate init/);
+  });
+});

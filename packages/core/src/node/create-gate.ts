@@ -1,0 +1,133 @@
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { AuditSink } from "../audit/audit-sink.js";
+import { AgentGateError } from "../errors.js";
+import { Gate, type GateOptions } from "../gate/gate.js";
+import { Authority } from "../identity/authority.js";
+import type { PolicyClient } from "../policy/policy-client.js";
+import { type AuditDurability, FileAuditLog } from "./file-audit-log.js";
+import { FileKeyStore } from "./file-key-store.js";
+import { FileRevocationList } from "./file-revocation-list.js";
+import { JsonFileAgentRegistry } from "./json-file-agent-registry.js";
+
+/** What `agentgate init` writes to `<directory>/config.json`. */
+export interface GateConfig {
+  readonly trustDomain: string;
+  /** The audience of this gate's tool calls. */
+  readonly audience: string;
+  readonly issuer?: string;
+  readonly timeZone?: string;
+  readonly environment?: string;
+}
+
+/** Options of {@link createGate}: a directory, and any port or setting to replace. */
+export interface CreateGateOptions extends Partial<Omit<GateOptions, "verifier">> {
+  /** Where everything lives. Default `.agentgate`. */
+  readonly directory?: string;
+  readonly trustDomain?: string;
+  /** Durability of the default file audit log. Default `process`. */
+  readonly durability?: AuditDurability;
+  /** Reload policies when their files change. Default `true`. */
+  readonly watchPolicies?: boolean;
+}
+
+/**
+ * A working gate from one directory (default `.agentgate/`): keys (`keys/`), the agent registry
+ * (`agents.json`), the revocation list (`revocations.jsonl`), the Cedar policies (`policies/`,
+ * through `@agentgate/cedar`, which must be installed unless `policy` is given) and the audit log
+ * (`audit/`). Settings come from `config.json` (`agentgate init` writes it) and the options,
+ * which win. Every part can be replaced by passing it.
+ *
+ * Rejects at start-up, never at the first call, when anything is missing or corrupt:
+ * `invalid_configuration`, `key_store_invalid`, `policy_invalid`, `audit_unavailable`.
+ *
+ * @example
+ * ```ts
+ * const gate = await createGate();                       // after `agentgate init`
+ * const issued = await gate.authority?.issueToken(agentId, { audience: "https://tools.acme.example" });
+ * ```
+ */
+export async function createGate(options: CreateGateOptions = {}): Promise<Gate> {
+  const directory = options.directory ?? ".agentgate";
+  const config = readConfig(directory);
+  const trustDomain = options.trustDomain ?? config?.trustDomain;
+  const audience = options.audience ?? config?.audience;
+  if (trustDomain === undefined || audience === undefined) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `No trust domain or audience: run \`agentgate init\` in ${directory}, or pass trustDomain and audience.`,
+    );
+  }
+  const registry = options.registry ?? new JsonFileAgentRegistry(join(directory, "agents.json"));
+  const authority =
+    options.authority ??
+    (await Authority.create({
+      trustDomain,
+      registry,
+      revocations: new FileRevocationList(join(directory, "revocations.jsonl")),
+      keyStore: new FileKeyStore(join(directory, "keys")),
+      ...(config?.issuer === undefined ? {} : { issuer: config.issuer }),
+    }));
+  const policy =
+    options.policy ?? (await cedarFrom(join(directory, "policies"), options.watchPolicies ?? true));
+  const audit: AuditSink =
+    options.audit ??
+    (await FileAuditLog.open({
+      directory: join(directory, "audit"),
+      durability: options.durability ?? "process",
+    }));
+  const timeZone = options.timeZone ?? config?.timeZone;
+  const environment = options.environment ?? config?.environment;
+  return new Gate({
+    ...options,
+    audience,
+    verifier: authority.verifier(),
+    registry,
+    policy,
+    audit,
+    authority,
+    ...(timeZone === undefined ? {} : { timeZone }),
+    ...(environment === undefined ? {} : { environment }),
+  });
+}
+
+function readConfig(directory: string): GateConfig | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(directory, "config.json"), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as GateConfig;
+  } catch {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `${join(directory, "config.json")} is not valid JSON.`,
+    );
+  }
+}
+
+/**
+ * Loads `@agentgate/cedar` from the application (resolved from the working directory, since
+ * the core does not depend on it) and the policies of `directory`.
+ */
+async function cedarFrom(directory: string, watch: boolean): Promise<PolicyClient> {
+  let cedar: {
+    CedarPolicyClient: {
+      fromDirectory(directory: string, options: { watch: boolean }): PolicyClient;
+    };
+  };
+  try {
+    const resolved = createRequire(join(process.cwd(), "package.json")).resolve("@agentgate/cedar");
+    cedar = (await import(pathToFileURL(resolved).href)) as typeof cedar;
+  } catch {
+    throw new AgentGateError(
+      "invalid_configuration",
+      "createGate needs a policy: install @agentgate/cedar (the embedded engine) or pass `policy`.",
+    );
+  }
+  return cedar.CedarPolicyClient.fromDirectory(directory, { watch });
+}
