@@ -38,7 +38,10 @@ export interface FileAuditLogOptions {
   /** The log's directory. Default `.agentgate/audit`. */
   readonly directory?: string;
   readonly durability?: AuditDurability;
-  /** Group-commit window in `group` mode. Default 2 ms. */
+  /**
+   * Group-commit window in `group` mode. Default 0: records queued by callers that are already
+   * running are written and synced together on the next turn of the event loop.
+   */
   readonly groupCommitMs?: number;
   /** A segment larger than this is closed and the next one started. Default 64 MiB. */
   readonly maxSegmentBytes?: number;
@@ -104,7 +107,7 @@ export class FileAuditLog implements AuditSink {
   #closed = false;
   #pending: string[] = [];
   #waiters: Waiter[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
   #checkpointed: number;
 
   private constructor(options: FileAuditLogOptions, state: OpenState) {
@@ -160,13 +163,7 @@ export class FileAuditLog implements AuditSink {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#closed)
       return Promise.reject(new AgentGateError("audit_unavailable", "The audit log is closed."));
-    const {
-      hash: _ignored,
-      seq: _seq,
-      prev: _prev,
-      ...fields
-    } = event as AuditEvent & Record<string, unknown>;
-    const body = JSON.stringify({ seq: this.#seq, prev: this.#prev, ...fields });
+    const body = recordBody(this.#seq, this.#prev, event);
     const hash = createHash("sha256").update(body).digest("hex");
     const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
     const bytes = Buffer.byteLength(line);
@@ -214,12 +211,22 @@ export class FileAuditLog implements AuditSink {
   #enqueue(line: string): Promise<void> {
     this.#pending.push(line);
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
-    this.#timer ??= setTimeout(() => this.#flushPending(), this.#options.groupCommitMs ?? 2);
+    if (this.#timer === undefined) {
+      const window = this.#options.groupCommitMs ?? 0;
+      // With no window, the flush runs once the callers already resumed have queued their records.
+      this.#timer =
+        window > 0
+          ? setTimeout(() => this.#flushPending(), window)
+          : setImmediate(() => this.#flushPending());
+    }
     return done;
   }
 
   #flushPending(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer as ReturnType<typeof setTimeout>);
+      clearImmediate(this.#timer as ReturnType<typeof setImmediate>);
+    }
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
     const lines = this.#pending.join("");
@@ -269,7 +276,13 @@ export class FileAuditLog implements AuditSink {
       time: new Date(this.#clock.now()).toISOString(),
     });
     const path = this.#options.checkpointPath ?? `${this.directory}.checkpoint.json`;
-    writeFileAtomic(path, `${JSON.stringify(checkpoint)}\n`, 0o600);
+    // As durable as the records it covers: synced unless the log runs in `process` mode.
+    writeFileAtomic(
+      path,
+      `${JSON.stringify(checkpoint)}\n`,
+      0o600,
+      (this.#options.durability ?? "process") !== "process",
+    );
   }
 
   /** Stops the log for good: a failed write or sync is never retried as if it succeeded (J74). */
@@ -391,6 +404,26 @@ function lastRecord(path: string): {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * The hashed body of a record: `seq` and `prev` first, then the event. Built by splicing the
+ * event's JSON (one serialisation on the hot path); an event carrying `seq`, `prev` or `hash`
+ * itself takes the slow path, so it can never shadow the log's own members.
+ */
+function recordBody(seq: number, prev: string, event: AuditEvent): string {
+  const head = `{"seq":${seq},"prev":"${prev}"`;
+  if (!("seq" in event || "prev" in event || "hash" in event)) {
+    const json = JSON.stringify(event);
+    return json === "{}" ? `${head}}` : `${head},${json.slice(1)}`;
+  }
+  const {
+    hash: _hash,
+    seq: _seq,
+    prev: _prev,
+    ...fields
+  } = event as AuditEvent & Record<string, unknown>;
+  return JSON.stringify({ seq, prev, ...fields });
 }
 
 function describe(error: unknown): string {
