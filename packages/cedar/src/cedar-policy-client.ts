@@ -10,9 +10,10 @@ import {
   type PolicyClient,
 } from "@agentgate/core";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
-import { type LoadedSchema, loadSchema, prune } from "./cedar-schema.js";
+import { type LoadedSchema, loadSchema, prune, type Shape } from "./cedar-schema.js";
+import { emptyNeeds, mergeNeeds, type Needs, pickPaths } from "./policy-needs.js";
 import { loadPolicies, type PolicyEntry } from "./policy-store.js";
-import { toCedarRequest } from "./request-to-cedar.js";
+import { type CedarRequest, toCedarRequest } from "./request-to-cedar.js";
 import { sliceFor } from "./slicer.js";
 
 /** The schema shipped with `@agentgate/cedar`: the AgentGate entity model. */
@@ -58,8 +59,8 @@ interface Loaded {
   readonly schema: LoadedSchema;
   readonly policies: readonly PolicyEntry[];
   readonly byId: ReadonlyMap<string, PolicyEntry>;
-  /** Slice key → the wasm-side name of its pre-parsed set. */
-  readonly slices: Map<string, string>;
+  /** Slice key → the wasm-side name of its pre-parsed set, and what its policies read. */
+  readonly slices: Map<string, { readonly id: string; readonly needs: Needs }>;
   /** Names are `<prefix><slot>`; slots are reused only after `slices` forgot them. */
   readonly prefix: string;
 }
@@ -267,17 +268,22 @@ export class CedarPolicyClient implements PolicyClient {
         denial: deny("no policy's scope matches this request (default deny)"),
         considered: 0,
       };
+    const prepared = preparedSlice(loaded, slice);
     let answer: ReturnType<typeof cedar.statefulIsAuthorized>;
     try {
+      // Only what the slice's policies read crosses into wasm (the per-call cost); the schema is
+      // needed at evaluation only for action groups, since policies were validated at load and
+      // any evaluation error denies below.
       answer = cedar.statefulIsAuthorized({
         principal: cedarRequest.principal,
         action: cedarRequest.action,
         resource: cedarRequest.resource,
-        context: prune(cedarRequest.context, shape) as Record<string, never>,
-        entities: cedarRequest.entities,
-        preparsedPolicySetId: preparsedSlice(loaded, slice),
-        preparsedSchemaName: loaded.schema.preparsedName,
-        validateRequest: true,
+        context: contextFor(cedarRequest.context, shape, prepared.needs) as Record<string, never>,
+        entities: entitiesFor(cedarRequest, prepared.needs),
+        preparsedPolicySetId: prepared.id,
+        ...(loaded.schema.hasActionGroups
+          ? { preparsedSchemaName: loaded.schema.preparsedName, validateRequest: true }
+          : {}),
       });
     } catch (error) {
       throw new AgentGateError("policy_unavailable", "The Cedar engine failed.", { cause: error });
@@ -330,11 +336,15 @@ function load(
 }
 
 /**
- * The pre-parsed policy set of a slice, created once per distinct slice and kept. At most
- * MAX_SLICES are kept; when full, all are forgotten and their wasm-side names reused, so the
- * engine's memory stays bounded (a name is overwritten only once nothing refers to it).
+ * The pre-parsed policy set of a slice, created once per distinct slice and kept with what its
+ * policies read. At most MAX_SLICES are kept; when full, all are forgotten and their wasm-side
+ * names reused, so the engine's memory stays bounded (a name is overwritten only once nothing
+ * refers to it).
  */
-function preparsedSlice(loaded: Loaded, slice: readonly PolicyEntry[]): string {
+function preparedSlice(
+  loaded: Loaded,
+  slice: readonly PolicyEntry[],
+): { id: string; needs: Needs } {
   const key = slice.map((entry) => entry.id).join("\n");
   const known = loaded.slices.get(key);
   if (known !== undefined) return known;
@@ -349,8 +359,43 @@ function preparsedSlice(loaded: Loaded, slice: readonly PolicyEntry[]): string {
       `Cedar could not pre-parse a policy set: ${result.errors.map((error) => error.message).join("; ")}`,
     );
   }
-  loaded.slices.set(key, id);
-  return id;
+  const prepared = {
+    id,
+    needs: slice.reduce((needs, entry) => mergeNeeds(needs, entry.needs), emptyNeeds()),
+  };
+  loaded.slices.set(key, prepared);
+  return prepared;
+}
+
+function contextFor(context: Record<string, unknown>, shape: Shape, needs: Needs): unknown {
+  const declared = prune(context, shape);
+  return needs.context === true ? declared : pickPaths(declared, needs.context);
+}
+
+function entitiesFor(request: CedarRequest, needs: Needs): CedarRequest["entities"] {
+  const [agent, resource] = request.entities;
+  const entities: CedarRequest["entities"] = [];
+  const keep = (
+    entity: CedarRequest["entities"][number] | undefined,
+    attributes: Set<string> | true,
+    tags: boolean,
+  ) => {
+    if (entity === undefined) return;
+    if (attributes !== true && attributes.size === 0 && !tags) return;
+    const attrs =
+      attributes === true
+        ? entity.attrs
+        : Object.fromEntries(Object.entries(entity.attrs).filter(([name]) => attributes.has(name)));
+    entities.push({
+      uid: entity.uid,
+      attrs: attrs as Record<string, never>,
+      parents: entity.parents,
+      ...(tags && entity.tags ? { tags: entity.tags } : {}),
+    });
+  };
+  keep(agent, needs.principal, needs.principalTags);
+  keep(resource, needs.resource, needs.resourceTags);
+  return entities;
 }
 
 function readDirectory(

@@ -23,6 +23,8 @@ export interface LoadedSchema {
   /** Name under which cedar-wasm holds the pre-parsed schema. */
   readonly preparsedName: string;
   readonly contexts: ReadonlyMap<string, Shape>;
+  /** Actions are grouped (`memberOf`): evaluation then needs the schema for the hierarchy. */
+  readonly hasActionGroups: boolean;
 }
 
 let schemaCounter = 0;
@@ -37,9 +39,11 @@ export function loadSchema(text: string, source: string): LoadedSchema {
     );
   }
   const contexts = new Map<string, Shape>();
+  let hasActionGroups = false;
   for (const [namespace, definition] of Object.entries(resolved.json)) {
     const common = (definition.commonTypes ?? {}) as Record<string, JsonType>;
     for (const [action, spec] of Object.entries(definition.actions)) {
+      if ((spec.memberOf?.length ?? 0) > 0) hasActionGroups = true;
       const context = spec.appliesTo?.context as JsonType | undefined;
       const id = namespace === "" ? action : `${namespace}::${action}`;
       contexts.set(
@@ -58,7 +62,7 @@ export function loadSchema(text: string, source: string): LoadedSchema {
       `Cedar schema ${source}: ${parsed.errors.map((error) => error.message).join("; ")}`,
     );
   }
-  return { text, preparsedName, contexts };
+  return { text, preparsedName, contexts, hasActionGroups };
 }
 
 function shapeOf(type: JsonType, common: Record<string, JsonType>, depth: number): Shape {

@@ -1,5 +1,6 @@
 import { AgentGateError } from "@agentgate/core";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import { collectNeeds, emptyNeeds, type Needs } from "./policy-needs.js";
 
 /** One policy of a loaded set, with where it came from. */
 export interface PolicyEntry {
@@ -15,6 +16,8 @@ export interface PolicyEntry {
     readonly action: ScopeConstraint;
     readonly resource: ScopeConstraint;
   };
+  /** What the policy's conditions read from a request. */
+  readonly needs: Needs;
 }
 
 /** A policy's scope constraint on one variable, reduced to what slicing needs. */
@@ -92,6 +95,7 @@ export function loadPolicies(
           action: constraintOf(json.json.action),
           resource: constraintOf(json.json.resource),
         },
+        needs: collectNeeds(json.json.conditions, emptyNeeds()),
       });
     });
   }

@@ -1,0 +1,96 @@
+// `pnpm bench` for @agentgate/cedar: one decision with 20 and with 1,000 policies, sliced and
+// unsliced, beside a hand-written JS predicate of the same rule (the floor), and an AuthZEN round
+// trip on loopback, all in one process and one run.
+import { createServer } from "node:http";
+import {
+  AuthZenPolicyClient,
+  accessTime,
+  allow,
+  deny,
+  FunctionPolicyClient,
+} from "@agentgate/core";
+import { compare, machine, table } from "../../core/bench/harness.mjs";
+import { CedarPolicyClient } from "../dist/index.js";
+import { SUPPORT, store } from "./stores.mjs";
+
+const request = {
+  subject: {
+    type: "agent",
+    id: SUPPORT,
+    properties: {
+      owner: "alice@acme.example",
+      supervision: "autonomous",
+      labels: {},
+      scopes: ["crm:read"],
+      principal: SUPPORT,
+      principalType: "agent",
+      chain: [SUPPORT],
+      delegated: false,
+    },
+  },
+  action: { name: "read", properties: { tool: "crm_lookup" } },
+  resource: { type: "tool", id: "crm_lookup", properties: { customer: "acme" } },
+  context: {
+    time: accessTime(Date.parse("2026-01-05T09:00:00Z"), "Europe/Berlin"),
+    environment: "bench",
+    resources: { customer: "acme" },
+    arguments: { customerId: "acme" },
+  },
+};
+const predicate = (r) =>
+  r.subject.id === SUPPORT &&
+  r.action.name === "read" &&
+  r.resource.id === "crm_lookup" &&
+  r.context.resources.customer === "acme" &&
+  r.context.time.timeZone === "Europe/Berlin" &&
+  r.context.time.weekday <= 5 &&
+  r.context.time.hour >= 9 &&
+  r.context.time.hour < 17;
+const floor = new FunctionPolicyClient((r) => (predicate(r) ? allow("ok") : deny("no")));
+
+const clients = {
+  "20 sliced": new CedarPolicyClient({ policies: store(20) }),
+  "20 whole set": new CedarPolicyClient({ policies: store(20), slicing: false }),
+  "1,000 sliced": new CedarPolicyClient({ policies: store(1000) }),
+  "1,000 whole set": new CedarPolicyClient({ policies: store(1000), slicing: false }),
+};
+for (const client of Object.values(clients)) {
+  if (!(await client.evaluate(request)).allowed)
+    throw new Error("the seed rule must permit the bench request");
+}
+
+const server = createServer((incoming, response) => {
+  let body = "";
+  incoming.on("data", (chunk) => (body += chunk));
+  incoming.on("end", () => response.end(JSON.stringify({ decision: predicate(JSON.parse(body)) })));
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const authzen = new AuthZenPolicyClient({ baseUrl: `http://127.0.0.1:${server.address().port}` });
+
+const results = await compare(
+  [
+    {
+      name: "JS predicate of the seed rule (floor)",
+      run: () => floor.evaluate(request),
+      batch: 50,
+    },
+    ...Object.entries(clients).map(([name, client]) => ({
+      name: `Cedar, ${name}`,
+      run: () => client.evaluate(request),
+      batch: name.startsWith("1,000 whole") ? 1 : 5,
+    })),
+    {
+      name: "AuthZEN round trip on loopback (JS predicate PDP)",
+      run: () => authzen.evaluate(request),
+    },
+  ],
+  { rounds: 600, warmup: 60 },
+);
+server.close();
+
+console.log(`\n## Policy\n\n${await machine()}, @cedar-policy/cedar-wasm 4.13.0\n`);
+console.log(table(results, "Cedar, 20 sliced"));
+const p50 = (name) => results.find((result) => result.name === name).p50;
+console.log(
+  `\n1,000 policies sliced vs 20 sliced: ${(p50("Cedar, 1,000 sliced") / p50("Cedar, 20 sliced")).toFixed(2)}× (goal ≤ 2×); whole set: ${(p50("Cedar, 1,000 whole set") / p50("Cedar, 20 whole set")).toFixed(1)}×`,
+);
