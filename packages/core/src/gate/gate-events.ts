@@ -75,6 +75,33 @@ export function baseEvent(
   };
 }
 
+/**
+ * The `outcome` event of a call: short, since the `decision` event with the same
+ * `invocationId` already holds who, on whose behalf, what and why. It keeps the agent and the
+ * tool so that queries by either find outcomes too.
+ */
+export function outcomeEvent(
+  id: string,
+  time: number,
+  facts: CallFacts,
+  outcome: NonNullable<AuditEvent["outcome"]>,
+): AuditEvent {
+  const { invocation, agent } = facts;
+  return {
+    v: AUDIT_SCHEMA_VERSION,
+    id,
+    type: "outcome",
+    time: new Date(time).toISOString(),
+    invocationId: facts.invocationId,
+    ...(agent === undefined ? {} : { agent: agent.agent.toString() }),
+    tool: {
+      name: invocation.tool.name,
+      ...(invocation.tool.server === undefined ? {} : { server: invocation.tool.server }),
+    },
+    outcome,
+  };
+}
+
 /** The `decision` block of an event. */
 export function decisionBlock(
   decision: Decision | undefined,

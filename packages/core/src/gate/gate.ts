@@ -21,7 +21,13 @@ import {
   type ApprovalReason,
   isApprovalSuspended,
 } from "./approval.js";
-import { baseEvent, type CallFacts, decisionBlock, tokenFingerprint } from "./gate-events.js";
+import {
+  baseEvent,
+  type CallFacts,
+  decisionBlock,
+  outcomeEvent,
+  tokenFingerprint,
+} from "./gate-events.js";
 import type { InvocationContext, ToolDescriptor, ToolInvocation } from "./tool-invocation.js";
 
 /** Options of a {@link Gate}. Every port is explicit; `createGate` in `@agentgate/core/node` fills them from a directory. */
@@ -574,8 +580,7 @@ export class Gate {
     facts: CallFacts,
     outcome: NonNullable<AuditEvent["outcome"]>,
   ): Promise<void> {
-    const event = { ...baseEvent("outcome", this.#createId(), this.#clock.now(), facts), outcome };
-    delete (event as { arguments?: unknown }).arguments;
+    const event = outcomeEvent(this.#createId(), this.#clock.now(), facts, outcome);
     try {
       await this.#write(event);
     } catch (error) {

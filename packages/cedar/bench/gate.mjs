@@ -1,0 +1,101 @@
+// The headline benchmark, in one process and one run: what the Gate costs around a tool call.
+// A bare async function; a bare LangChain tool().invoke; the same call through gate.invoke with
+// a cached token, the embedded Cedar engine (20 policies) and the file audit log in `process`
+// mode; and the same with a decision-cache hit.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  Authority,
+  CachedPolicyClient,
+  CredentialProvider,
+  defineAgent,
+  Gate,
+  MemoryAgentRegistry,
+} from "@agentgate/core";
+import { FileAuditLog } from "@agentgate/core/node";
+import { tool } from "@langchain/core/tools";
+import * as z from "zod";
+import { compare, machine, table } from "../../core/bench/harness.mjs";
+import { CedarPolicyClient } from "../dist/index.js";
+import { SUPPORT, store } from "./stores.mjs";
+
+const AUDIENCE = "https://tools.acme.example";
+// Monday 10:00 in Berlin, so the seed rule permits; the clock stands still for the run.
+const NOW = Date.parse("2026-01-05T09:00:00Z");
+const clock = { now: () => NOW };
+const registry = new MemoryAgentRegistry([
+  defineAgent({ id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] }, clock),
+]);
+const authority = await Authority.create({ trustDomain: "acme.example", registry, clock });
+const credential = CredentialProvider.forAgent(authority, SUPPORT, {
+  audience: AUDIENCE,
+  ttlSeconds: 3600,
+});
+const cedar = new CedarPolicyClient({ policies: store(20) });
+const directory = mkdtempSync(join(tmpdir(), "agentgate-bench-gate-"));
+const discard = { write: async () => {}, flush: async () => {}, close: async () => {} };
+const gateWith = async (policy, name) =>
+  new Gate({
+    audience: AUDIENCE,
+    verifier: authority.verifier(),
+    registry,
+    policy,
+    audit:
+      name === "discard"
+        ? discard
+        : await FileAuditLog.open({ directory: join(directory, name), durability: "process" }),
+    clock,
+    timeZone: "Europe/Berlin",
+  });
+const gate = await gateWith(cedar, "plain");
+const cache = new CachedPolicyClient(cedar, {
+  ttlMs: 60_000,
+  clock,
+  revocations: authority.revocations,
+});
+const cachedGate = await gateWith(cache, "cached");
+const logicOnly = await gateWith(cache, "discard");
+
+const schema = z.object({ customerId: z.string() });
+const lookup = async ({ customerId }) => `customer ${customerId}: 3 open tickets`;
+const lcTool = tool(lookup, { name: "crm_lookup", description: "Look up a customer", schema });
+const descriptor = {
+  name: "crm_lookup",
+  action: "read",
+  resources: { customer: "customerId" },
+  schema,
+};
+const args = { customerId: "acme" };
+const guarded = (target) => () =>
+  target.invoke({ tool: descriptor, arguments: args, credential }, lookup);
+if ((await guarded(gate)()) !== (await lookup(args)))
+  throw new Error("the guarded call must be allowed");
+
+const results = await compare(
+  [
+    { name: "bare async function", run: () => lookup(args), batch: 20 },
+    { name: "bare LangChain tool().invoke", run: () => lcTool.invoke(args), batch: 5 },
+    { name: "gate.invoke: Cedar (20 policies) + file audit log", run: guarded(gate) },
+    {
+      name: "gate.invoke: decision-cache hit + file audit log",
+      run: guarded(cachedGate),
+      batch: 5,
+    },
+    {
+      name: "gate.invoke: decision-cache hit, audit discarded (the gate's own work)",
+      run: guarded(logicOnly),
+      batch: 5,
+    },
+  ],
+  { rounds: 1500, warmup: 150 },
+);
+await gate.close();
+await cachedGate.close();
+
+console.log(`\n## The Gate: guarded tool call vs bare\n\n${await machine()}\n`);
+console.log(table(results, "bare async function"));
+const [bare, , plain, hit, logic] = results;
+console.log(
+  `\nGuarded overhead p50: ${(plain.p50 - bare.p50).toFixed(1)} µs without a cache (goal ≤ 150 µs), ${(hit.p50 - bare.p50).toFixed(1)} µs on a decision-cache hit (goal ≤ 20 µs), of which the gate's own work ${(logic.p50 - bare.p50).toFixed(1)} µs and two durable audit records the rest; p99 ${(plain.p99 - bare.p99).toFixed(0)} / ${(hit.p99 - bare.p99).toFixed(0)} µs`,
+);
