@@ -154,7 +154,9 @@ describe("AuthZenPolicyClient: C28 fails closed on every fault", () => {
     expect(seen?.headers.authorization).toBe("Bearer pdp-secret");
     expect(seen?.headers["x-request-id"]).toMatch(/^[0-9a-f]{16}$/);
     expect(seen?.body.subject).toEqual({ type: "agent", id: CONTRACT_AGENT });
-    expect((seen?.body.context as { agent: { id: string } }).agent.id).toBe(CONTRACT_AGENT);
+    expect((seen?.body.context as { agent?: { id: string } } | undefined)?.agent?.id).toBe(
+      CONTRACT_AGENT,
+    );
   });
 
   it("discovers endpoints, and refuses metadata that names another PDP (mix-up)", async () => {
