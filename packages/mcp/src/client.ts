@@ -1,0 +1,72 @@
+import { AgentGateError, type CredentialSource } from "@agentgate/core";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { TOKEN_META_KEY } from "./token-meta.js";
+
+type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+async function tokenOf(credential: CredentialSource): Promise<string> {
+  return typeof credential === "string" ? credential : credential.token();
+}
+
+/**
+ * A `fetch` for `StreamableHTTPClientTransport` that puts the agent's token in
+ * `Authorization: Bearer` on every request to the MCP server it was issued for, and refuses
+ * any other destination outright: the token never leaves for a server that is not its audience
+ * (SECURITY-CASES F49, RFC 8707). `resource` is the server's resource URL, the tokens' audience.
+ *
+ * @example
+ * ```ts
+ * const credential = CredentialProvider.forAgent(authority, agentId, { audience: "https://mcp.acme.example/mcp" });
+ * const transport = new StreamableHTTPClientTransport(new URL("https://mcp.acme.example/mcp"),
+ *   { fetch: agentGateFetch({ credential, resource: "https://mcp.acme.example/mcp" }) });
+ * ```
+ */
+export function agentGateFetch(options: {
+  credential: CredentialSource;
+  resource: string;
+  fetch?: FetchLike;
+}): FetchLike {
+  const resource = new URL(options.resource);
+  const send = options.fetch ?? globalThis.fetch;
+  return async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : input.toString());
+    if (url.origin !== resource.origin || !url.pathname.startsWith(resource.pathname)) {
+      throw new AgentGateError(
+        "invalid_configuration",
+        `Refusing to send the agent token to ${url.origin}${url.pathname}: it was issued for ${resource.href}.`,
+      );
+    }
+    const headers = new Headers(
+      init?.headers ?? (input instanceof Request ? input.headers : undefined),
+    );
+    headers.set("authorization", `Bearer ${await tokenOf(options.credential)}`);
+    return send(input, { ...init, headers, redirect: "error" });
+  };
+}
+
+/**
+ * Returns the client with every `callTool` and `listTools` carrying the agent's token in
+ * `params._meta["dev.agentgate/token"]`, for transports without HTTP headers (stdio,
+ * in-memory). Bind one credential per server: its audience is that server.
+ */
+export function withAgentToken<C extends Pick<Client, "callTool" | "listTools">>(
+  client: C,
+  credential: CredentialSource,
+): C {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "callTool" || property === "listTools") {
+        return async (
+          params: { _meta?: Record<string, unknown> } | undefined,
+          ...rest: unknown[]
+        ) => {
+          const token = await tokenOf(credential);
+          const call = (target[property] as (...args: unknown[]) => Promise<unknown>).bind(target);
+          return call({ ...params, _meta: { ...params?._meta, [TOKEN_META_KEY]: token } }, ...rest);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

@@ -1,0 +1,95 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { describe, expect, it } from "vitest";
+import * as z from "zod";
+import { CRM, connect, INTERN, SUPPORT, setup } from "../test/setup.js";
+import { withAgentToken } from "./client.js";
+import { guardMcpServer } from "./server-guard.js";
+import { TOKEN_META_KEY } from "./token-meta.js";
+
+const text = (result: unknown) =>
+  ((result as { content: Array<{ text: string }> }).content[0]?.text ?? "") as string;
+
+describe("guardMcpServer over the in-memory transport", () => {
+  it("runs a permitted call through the gate, with the agent from the token in _meta", async () => {
+    const { server, calls, credentials, audit } = await setup();
+    const client = withAgentToken(await connect(server), credentials(SUPPORT));
+    const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
+    expect(result.isError).not.toBe(true);
+    expect(text(result)).toBe("customer acme");
+    expect(calls).toEqual(["lookup:acme"]);
+    expect(audit.events[0]).toMatchObject({
+      agent: SUPPORT,
+      tool: { name: "lookup", server: "crm" },
+      action: "read",
+      decision: { allowed: true },
+    });
+  });
+
+  it("F48: no token, a token for another audience, or a forged token: the tool does not run", async () => {
+    const { server, calls, credentials } = await setup();
+    const bare = await connect(server);
+    const noToken = await bare.callTool({ name: "lookup", arguments: { customerId: "acme" } });
+    expect(noToken.isError).toBe(true);
+    expect(text(noToken)).toContain("token_invalid");
+    const elsewhere = await credentials(SUPPORT, "https://mcp.acme.example/billing").token();
+    const wrongAudience = await bare.callTool({
+      name: "lookup",
+      arguments: { customerId: "acme" },
+      _meta: { [TOKEN_META_KEY]: elsewhere },
+    });
+    expect(text(wrongAudience)).toContain("token_invalid");
+    const good = await credentials(SUPPORT).token();
+    const forged = await bare.callTool({
+      name: "lookup",
+      arguments: { customerId: "acme" },
+      _meta: { [TOKEN_META_KEY]: `${good.slice(0, -2)}AA` },
+    });
+    expect(text(forged)).toContain("token_invalid");
+    expect(calls).toEqual([]);
+  });
+
+  it("a denial is an error result with the safe reason only; destructive tools default to the delete action", async () => {
+    const { server, calls, credentials, audit } = await setup();
+    const client = withAgentToken(await connect(server), credentials(SUPPORT));
+    const result = await client.callTool({ name: "purge", arguments: { customerId: "acme" } });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toBe(
+      "AgentGate denied this call (access_denied): This action is not permitted.",
+    );
+    expect(calls).toEqual([]);
+    expect(audit.events[0]).toMatchObject({
+      action: "delete",
+      decision: { allowed: false, policies: ["default"] },
+    });
+  });
+
+  it("tools/list shows each caller only the tools it could be permitted to call; none without a token", async () => {
+    const { server, credentials } = await setup();
+    const raw = await connect(server);
+    expect((await raw.listTools()).tools).toEqual([]);
+    const support = withAgentToken(raw, credentials(SUPPORT));
+    expect((await support.listTools()).tools.map((tool) => tool.name)).toEqual(["lookup"]);
+    const intern = withAgentToken(raw, credentials(INTERN));
+    expect((await intern.listTools()).tools).toEqual([]);
+  });
+
+  it("I66: two servers exposing a tool of the same name stay distinct; the policy for one never applies to the other", async () => {
+    const { gate, credentials } = await setup();
+    const other = new McpServer({ name: "other", version: "1.0.0" });
+    guardMcpServer(other, { gate, serverId: "other-crm" });
+    let ran = 0;
+    other.registerTool(
+      "lookup",
+      { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } },
+      async () => {
+        ran++;
+        return { content: [{ type: "text", text: "x" }] };
+      },
+    );
+    const client = withAgentToken(await connect(other), credentials(SUPPORT));
+    const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
+    expect(result.isError).toBe(true);
+    expect(ran).toBe(0);
+    expect(CRM).toContain("crm");
+  });
+});

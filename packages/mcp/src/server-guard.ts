@@ -1,0 +1,169 @@
+import {
+  type ActionKind,
+  AgentGateError,
+  type Gate,
+  isAgentGateError,
+  type ToolDescriptor,
+} from "@agentgate/core";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import {
+  ListToolsRequestSchema,
+  type ListToolsResult,
+  type ToolAnnotations,
+} from "@modelcontextprotocol/sdk/types.js";
+import { tokenFromMeta } from "./token-meta.js";
+
+/** How a tool maps to policy (else from its annotations). */
+export interface McpToolPolicy {
+  readonly action?: ActionKind;
+  readonly resources?: Readonly<Record<string, string>>;
+}
+
+/** Options of {@link guardMcpServer}. */
+export interface GuardMcpServerOptions {
+  readonly gate: Gate;
+  /**
+   * This server's identity: tools are named `<serverId>/<tool>` in policy and audit, so two
+   * servers' tools of the same name never share rules (SECURITY-CASES I66).
+   */
+  readonly serverId: string;
+  readonly tools?: Readonly<Record<string, McpToolPolicy>>;
+  /** Show each caller only the tools it could be permitted to call. Default `true`. */
+  readonly filterToolsList?: boolean;
+}
+
+interface Extra {
+  _meta?: Record<string, unknown>;
+  authInfo?: { token: string };
+}
+
+type Handler = (...args: unknown[]) => unknown;
+type ToolConfig = { annotations?: ToolAnnotations; description?: string; inputSchema?: unknown };
+
+/**
+ * Puts every tool of an `McpServer` behind the gate. Call it before registering tools. Each
+ * call runs through `gate.invoke` with the identity from the HTTP bearer token (`authInfo`) or
+ * from `params._meta["dev.agentgate/token"]`; no token, a token for another audience or a bad
+ * token means the tool does not run (F48). A denial is a `CallToolResult` with `isError: true`
+ * and the safe reason only; MCP protocol errors are left to the SDK. The action kind comes from
+ * the tool's policy, else its annotations (`readOnlyHint` → read, `destructiveHint` → delete,
+ * otherwise execute). Annotations come from the server's own code here, so they are trusted.
+ *
+ * @example
+ * ```ts
+ * const server = new McpServer({ name: "crm", version: "1.0.0" });
+ * guardMcpServer(server, { gate, serverId: "crm" });
+ * server.registerTool("lookup", { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } }, handler);
+ * ```
+ */
+export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions): void {
+  const descriptors = new Map<string, ToolDescriptor>();
+  const register = server.registerTool.bind(server) as (
+    name: string,
+    config: ToolConfig,
+    callback: Handler,
+  ) => unknown;
+  let listGuarded = false;
+  (server as unknown as { registerTool: typeof register }).registerTool = (
+    name,
+    config,
+    callback,
+  ) => {
+    const descriptor = describe(options, name, config);
+    descriptors.set(name, descriptor);
+    const guarded = async (args: unknown, extra: Extra) => {
+      try {
+        const credential = extra.authInfo?.token ?? tokenFromMeta(extra._meta);
+        if (credential === undefined)
+          throw new AgentGateError("token_invalid", "The MCP request carries no agent token.");
+        return await options.gate.invoke(
+          { tool: descriptor, arguments: args ?? {}, credential, metadata: { framework: "mcp" } },
+          () => (config.inputSchema === undefined ? callback(extra) : callback(args, extra)),
+        );
+      } catch (error) {
+        if (!isAgentGateError(error)) throw error;
+        return {
+          isError: true,
+          content: [
+            {
+              type: "text" as const,
+              text: `AgentGate denied this call (${error.code}): ${error.safeMessage}`,
+            },
+          ],
+        };
+      }
+    };
+    const handler =
+      config.inputSchema === undefined ? (extra: Extra) => guarded(undefined, extra) : guarded;
+    const registered = register(name, config, handler as Handler);
+    if (options.filterToolsList !== false && !listGuarded) {
+      listGuarded = true;
+      filterToolsList(server, options.gate, descriptors);
+    }
+    return registered;
+  };
+}
+
+/** The gate's view of an MCP tool. */
+export function describe(
+  options: Pick<GuardMcpServerOptions, "serverId" | "tools">,
+  name: string,
+  config: ToolConfig,
+): ToolDescriptor {
+  const policy = options.tools?.[name];
+  const annotations = config.annotations;
+  const action =
+    policy?.action ??
+    (annotations?.readOnlyHint === true
+      ? "read"
+      : annotations?.destructiveHint === true
+        ? "delete"
+        : "execute");
+  return {
+    name,
+    server: options.serverId,
+    action,
+    ...(config.description === undefined ? {} : { description: config.description }),
+    ...(policy?.resources === undefined ? {} : { resources: policy.resources }),
+  };
+}
+
+/**
+ * Replaces the server's `tools/list` handler with one that asks the gate, without arguments,
+ * which tools the caller could be permitted to call, and lists only those. A caller without a
+ * token sees none.
+ */
+function filterToolsList(
+  server: McpServer,
+  gate: Gate,
+  descriptors: ReadonlyMap<string, ToolDescriptor>,
+): void {
+  const handlers = (
+    server.server as unknown as {
+      _requestHandlers?: Map<string, (request: unknown, extra: Extra) => Promise<ListToolsResult>>;
+    }
+  )._requestHandlers;
+  const original = handlers?.get("tools/list");
+  if (original === undefined) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      "This MCP SDK version has no tools/list handler to guard.",
+    );
+  }
+  server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+    const listed = await original(request, extra as Extra);
+    const credential =
+      (extra as Extra).authInfo?.token ??
+      tokenFromMeta(request.params?._meta as Record<string, unknown> | undefined);
+    if (credential === undefined) return { ...listed, tools: [] };
+    const checks = await Promise.all(
+      listed.tools.map(async (tool) => {
+        const descriptor = descriptors.get(tool.name);
+        return (
+          descriptor !== undefined && (await gate.check({ tool: descriptor, credential })).allowed
+        );
+      }),
+    );
+    return { ...listed, tools: listed.tools.filter((_, index) => checks[index]) };
+  });
+}
