@@ -1,0 +1,45 @@
+// `pnpm bench` for @agentgate/mcp: a guarded callTool round trip against an unguarded one over
+// the in-memory transport, in one process and one run. The gate uses an always-allow policy
+// function and discards audit events, so the figures isolate the adapter and the gate's work.
+import { allow, Authority, CredentialProvider, defineAgent, FunctionPolicyClient, Gate, MemoryAgentRegistry } from "@agentgate/core";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import * as z from "zod";
+import { compare, machine, table } from "../../core/bench/harness.mjs";
+import { guardMcpServer, withAgentToken } from "../dist/index.js";
+
+const AGENT = "spiffe://acme.example/agent/support";
+const AUDIENCE = "https://mcp.acme.example/crm";
+const registry = new MemoryAgentRegistry([defineAgent({ id: AGENT, owner: "alice", maxScopes: ["crm:read"] })]);
+const authority = await Authority.create({ trustDomain: "acme.example", registry });
+const discard = { write: async () => {}, flush: async () => {}, close: async () => {} };
+const gate = new Gate({ audience: AUDIENCE, verifier: authority.verifier(), registry, policy: new FunctionPolicyClient(() => allow("ok")), audit: discard });
+
+async function serverClient(guarded) {
+  const server = new McpServer({ name: "crm", version: "1.0.0" });
+  if (guarded) guardMcpServer(server, { gate, serverId: "crm", filterToolsList: false });
+  server.registerTool("lookup", { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } }, async ({ customerId }) => ({
+    content: [{ type: "text", text: customerId }],
+  }));
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverTransport);
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  await client.connect(clientTransport);
+  return guarded ? withAgentToken(client, CredentialProvider.forAgent(authority, AGENT, { audience: AUDIENCE, ttlSeconds: 3600 })) : client;
+}
+const bare = await serverClient(false);
+const guarded = await serverClient(true);
+const call = (client) => () => client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
+if ((await call(guarded)()).isError) throw new Error("the guarded call must be allowed");
+
+const results = await compare(
+  [
+    { name: "unguarded callTool (in-memory)", run: call(bare), batch: 5 },
+    { name: "guarded callTool (in-memory)", run: call(guarded), batch: 5 },
+  ],
+  { rounds: 1000, warmup: 100 },
+);
+console.log(`\n## MCP\n\n${await machine()}, @modelcontextprotocol/sdk 1.32.2\n`);
+console.log(table(results, "unguarded callTool (in-memory)"));
+console.log(`\nAdded per call, p50: ${(results[1].p50 - results[0].p50).toFixed(1)} µs`);
