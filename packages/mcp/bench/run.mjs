@@ -1,7 +1,15 @@
 // `pnpm bench` for @agentgate/mcp: a guarded callTool round trip against an unguarded one over
 // the in-memory transport, in one process and one run. The gate uses an always-allow policy
 // function and discards audit events, so the figures isolate the adapter and the gate's work.
-import { allow, Authority, CredentialProvider, defineAgent, FunctionPolicyClient, Gate, MemoryAgentRegistry } from "@agentgate/core";
+import {
+  Authority,
+  allow,
+  CredentialProvider,
+  defineAgent,
+  FunctionPolicyClient,
+  Gate,
+  MemoryAgentRegistry,
+} from "@agentgate/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -11,26 +19,44 @@ import { guardMcpServer, withAgentToken } from "../dist/index.js";
 
 const AGENT = "spiffe://acme.example/agent/support";
 const AUDIENCE = "https://mcp.acme.example/crm";
-const registry = new MemoryAgentRegistry([defineAgent({ id: AGENT, owner: "alice", maxScopes: ["crm:read"] })]);
+const registry = new MemoryAgentRegistry([
+  defineAgent({ id: AGENT, owner: "alice", maxScopes: ["crm:read"] }),
+]);
 const authority = await Authority.create({ trustDomain: "acme.example", registry });
 const discard = { write: async () => {}, flush: async () => {}, close: async () => {} };
-const gate = new Gate({ audience: AUDIENCE, verifier: authority.verifier(), registry, policy: new FunctionPolicyClient(() => allow("ok")), audit: discard });
+const gate = new Gate({
+  audience: AUDIENCE,
+  verifier: authority.verifier(),
+  registry,
+  policy: new FunctionPolicyClient(() => allow("ok")),
+  audit: discard,
+});
 
 async function serverClient(guarded) {
   const server = new McpServer({ name: "crm", version: "1.0.0" });
   if (guarded) guardMcpServer(server, { gate, serverId: "crm", filterToolsList: false });
-  server.registerTool("lookup", { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } }, async ({ customerId }) => ({
-    content: [{ type: "text", text: customerId }],
-  }));
+  server.registerTool(
+    "lookup",
+    { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } },
+    async ({ customerId }) => ({
+      content: [{ type: "text", text: customerId }],
+    }),
+  );
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
   await server.connect(serverTransport);
   const client = new Client({ name: "bench", version: "1.0.0" });
   await client.connect(clientTransport);
-  return guarded ? withAgentToken(client, CredentialProvider.forAgent(authority, AGENT, { audience: AUDIENCE, ttlSeconds: 3600 })) : client;
+  return guarded
+    ? withAgentToken(
+        client,
+        CredentialProvider.forAgent(authority, AGENT, { audience: AUDIENCE, ttlSeconds: 3600 }),
+      )
+    : client;
 }
 const bare = await serverClient(false);
 const guarded = await serverClient(true);
-const call = (client) => () => client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
+const call = (client) => () =>
+  client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
 if ((await call(guarded)()).isError) throw new Error("the guarded call must be allowed");
 
 const results = await compare(
