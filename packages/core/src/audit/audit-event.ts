@@ -51,6 +51,8 @@ export const auditEventSchema = z.strictObject({
   owner: shortText.optional(),
   /** The token id (`jti`); never the token. */
   tokenId: shortText.optional(),
+  /** The scopes the presented token carried. */
+  scopes: z.array(shortText).max(256).optional(),
   tool: z.strictObject({ name: shortText, server: shortText.optional() }).optional(),
   action: shortText.optional(),
   resource: z

@@ -44,6 +44,7 @@ export function baseEvent(
           principal: agent.principal.id,
           chain: [...agent.chain],
           tokenId: agent.tokenId,
+          scopes: [...agent.scopes],
         }),
     ...(facts.owner === undefined ? {} : { owner: facts.owner }),
     tool: {

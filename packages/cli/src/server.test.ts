@@ -1,0 +1,243 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { AuthZenPolicyClient, accessTime } from "@agentgate/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { AUDIENCE, cli, initialised, OPS, SUPPORT } from "../test/workspace.js";
+import { type RunningServer, startServer } from "./server.js";
+import { openWorkspace } from "./workspace.js";
+
+const servers: RunningServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function serve(adminToken?: string) {
+  const dir = await initialised();
+  const workspace = await openWorkspace(dir);
+  const server = await startServer({ workspace, port: 0, ...(adminToken ? { adminToken } : {}) });
+  servers.push(server);
+  return { dir, workspace, url: server.url };
+}
+
+const seedRequest = (customer: string, at = "2026-01-05T09:00:00Z") => ({
+  subject: { type: "agent", id: SUPPORT, properties: { scopes: ["crm:read"] } },
+  action: { name: "read", properties: { tool: "crm_lookup" } },
+  resource: { type: "tool", id: "crm_lookup" },
+  context: {
+    time: accessTime(Date.parse(at), "Europe/Berlin"),
+    environment: "test",
+    resources: { customer },
+  },
+});
+// biome-ignore lint/suspicious/noExplicitAny: test reads of JSON bodies
+const json = async (response: Response | Promise<Response>): Promise<any> =>
+  (await response).json();
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+
+describe("agentgate serve", () => {
+  it("publishes the JWKS and discovery documents, with no private key material", async () => {
+    const { url, workspace } = await serve();
+    const jwks = await json(fetch(`${url}/.well-known/jwks.json`));
+    expect(jwks.keys).toHaveLength(1);
+    expect(JSON.stringify(jwks)).not.toMatch(/"d"\s*:/);
+    expect(await (await fetch(`${url}/.well-known/openid-configuration`)).json()).toMatchObject({
+      issuer: workspace.authority.issuer,
+      jwks_uri: `${url}/.well-known/jwks.json`,
+      token_endpoint: `${url}/token`,
+    });
+    expect(await (await fetch(`${url}/.well-known/authzen-configuration`)).json()).toEqual({
+      policy_decision_point: url,
+      access_evaluation_endpoint: `${url}/access/v1/evaluation`,
+      access_evaluations_endpoint: `${url}/access/v1/evaluations`,
+    });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ status: "ready" });
+  });
+
+  it("AuthZEN evaluation: a permit, a deny as HTTP 200 false, X-Request-ID echoed, 400 for malformed input, 413 for huge bodies", async () => {
+    const { url } = await serve();
+    const permit = await post(`${url}/access/v1/evaluation`, seedRequest("acme"), {
+      "x-request-id": "req-1",
+    });
+    expect(permit.status).toBe(200);
+    expect(permit.headers.get("x-request-id")).toBe("req-1");
+    expect(await permit.json()).toMatchObject({
+      decision: true,
+      context: { policies: ["support-reads-acme"] },
+    });
+    const denied = await post(`${url}/access/v1/evaluation`, seedRequest("globex"));
+    expect(denied.status).toBe(200);
+    const body = await denied.json();
+    expect(body).toMatchObject({
+      decision: false,
+      context: { reason_user: { en: "This action is not permitted." } },
+    });
+    expect(JSON.stringify(body)).not.toContain("permit (");
+    expect((await post(`${url}/access/v1/evaluation`, { subject: { id: "x" } })).status).toBe(400);
+    expect((await post(`${url}/access/v1/evaluation`, "not json")).status).toBe(400);
+    expect((await post(`${url}/access/v1/evaluation`, { pad: "x".repeat(70_000) })).status).toBe(
+      413,
+    );
+  });
+
+  it("AuthZEN batch: execute_all, deny_on_first_deny and permit_on_first_permit; defaults from the top level", async () => {
+    const { url } = await serve();
+    const { subject, action, resource, context } = seedRequest("acme");
+    const evaluations = [{}, { context: { ...context, resources: { customer: "globex" } } }, {}];
+    const run = async (semantic?: string) =>
+      (
+        await json(
+          post(`${url}/access/v1/evaluations`, {
+            subject,
+            action,
+            resource,
+            context,
+            evaluations,
+            ...(semantic ? { options: { evaluations_semantic: semantic } } : {}),
+          }),
+        )
+      ).evaluations.map((entry: { decision: boolean }) => entry.decision);
+    expect(await run()).toEqual([true, false, true]);
+    expect(await run("execute_all")).toEqual([true, false, true]);
+    expect(await run("deny_on_first_deny")).toEqual([true, false]);
+    expect(await run("permit_on_first_permit")).toEqual([true]);
+  });
+
+  it("the AuthZenPolicyClient talks to it (discovery included)", async () => {
+    const { url } = await serve();
+    const client = await AuthZenPolicyClient.discover(url);
+    const request = {
+      ...seedRequest("acme"),
+      subject: {
+        type: "agent" as const,
+        id: SUPPORT,
+        properties: {
+          owner: "a",
+          supervision: "autonomous" as const,
+          labels: {},
+          scopes: ["crm:read"],
+          principal: SUPPORT,
+          principalType: "agent" as const,
+          chain: [SUPPORT],
+          delegated: false,
+        },
+      },
+    };
+    expect((await client.evaluate(request)).allowed).toBe(true);
+  });
+
+  it("RFC 8693 token exchange delegates with attenuation; widening is refused with invalid_scope", async () => {
+    const { url, workspace } = await serve();
+    const parent = await workspace.authority.issueToken(OPS, {
+      audience: AUDIENCE,
+      scope: ["crm:read"],
+    });
+    const actor = await workspace.authority.issueToken(SUPPORT, {
+      audience: workspace.authority.issuer,
+    });
+    const form = (scope?: string) =>
+      new URLSearchParams({
+        grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+        subject_token: parent.token,
+        subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+        actor_token: actor.token,
+        actor_token_type: "urn:ietf:params:oauth:token-type:jwt",
+        audience: AUDIENCE,
+        ...(scope ? { scope } : {}),
+      });
+    const exchange = (body: URLSearchParams) =>
+      fetch(`${url}/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+    const ok = await exchange(form());
+    expect(ok.status).toBe(200);
+    const issued = await json(ok);
+    expect(issued).toMatchObject({
+      token_type: "Bearer",
+      issued_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      scope: "crm:read",
+    });
+    const verified = await workspace.authority
+      .verifier()
+      .verify(issued.access_token, { audience: AUDIENCE });
+    expect(verified.chain).toEqual([OPS, SUPPORT]);
+    const wider = await exchange(form("crm:read crm:write"));
+    expect(wider.status).toBe(400);
+    expect(await wider.json()).toMatchObject({ error: "invalid_scope" });
+    const noActor = await fetch(`${url}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+        subject_token: parent.token,
+        audience: AUDIENCE,
+      }),
+    });
+    expect(await noActor.json()).toMatchObject({ error: "invalid_request" });
+  });
+
+  it("admin endpoints need the admin bearer; a revocation reaches the feed and a remote gate in another process denies", async () => {
+    const { url, workspace } = await serve("admin-secret");
+    const token = (await workspace.authority.issueToken(SUPPORT, { audience: AUDIENCE })).token;
+    const remote = spawn(
+      process.execPath,
+      [fileURLToPath(new URL("../test/remote-gate.mjs", import.meta.url)), url, token, SUPPORT],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
+    const lines: string[] = [];
+    remote.stdout.on("data", (chunk: Buffer) => lines.push(...chunk.toString().trim().split("\n")));
+    const waitFor = async (count: number) => {
+      for (let attempt = 0; attempt < 200 && lines.length < count; attempt++)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+    };
+    await waitFor(1);
+    expect(lines[0]).toBe("allowed");
+    expect((await post(`${url}/admin/revoke`, { kind: "agent", id: SUPPORT })).status).toBe(401);
+    expect(
+      (
+        await post(
+          `${url}/admin/revoke`,
+          { kind: "agent", id: SUPPORT },
+          { authorization: "Bearer wrong-secret!" },
+        )
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await post(
+          `${url}/admin/revoke`,
+          { kind: "agent", id: SUPPORT, reason: "incident" },
+          { authorization: "Bearer admin-secret" },
+        )
+      ).status,
+    ).toBe(200);
+    remote.stdin.write("go\n");
+    await waitFor(2);
+    expect(lines[1]).toBe("agent_revoked");
+    expect(await (await fetch(`${url}/revocations?since=0`)).json()).toMatchObject({
+      revocations: [{ kind: "agent", id: SUPPORT }],
+      next: 1,
+    });
+    remote.kill();
+  });
+
+  it("admin suspend marks the agent suspended in the shared registry", async () => {
+    const { url, dir } = await serve("admin-secret");
+    const response = await post(
+      `${url}/admin/suspend`,
+      { agent: OPS },
+      { authorization: "Bearer admin-secret" },
+    );
+    expect(await response.json()).toEqual({ agent: OPS, supervision: "suspended" });
+    expect(JSON.parse((await cli(dir, "agent", "show", OPS, "--json")).out).supervision).toBe(
+      "suspended",
+    );
+  });
+});

@@ -1,0 +1,78 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_SCHEMA_PATH } from "@agentgate/cedar";
+import { AgentGateError, Authority } from "@agentgate/core";
+import {
+  FileKeyStore,
+  FileRevocationList,
+  type GateConfig,
+  JsonFileAgentRegistry,
+} from "@agentgate/core/node";
+
+/** An AgentGate directory opened for the CLI: its config and its file-backed parts. */
+export interface Workspace {
+  readonly directory: string;
+  readonly config: GateConfig;
+  readonly registry: JsonFileAgentRegistry;
+  readonly revocations: FileRevocationList;
+  readonly authority: Authority;
+  readonly policies: string;
+  readonly audit: string;
+}
+
+const EXAMPLE_POLICY = `// Your policies. Every tool call is denied unless a policy here permits it.
+// Example: an agent may read through any tool of its own team's toolkit.
+// @id("support-reads")
+// permit (principal == Agent::"spiffe://TRUST_DOMAIN/agent/support", action == Action::"read", resource);
+`;
+
+/** Creates a trust domain in `directory` (keys, registry, config, policies); refuses to overwrite one. */
+export async function initWorkspace(directory: string, config: GateConfig): Promise<Workspace> {
+  if (existsSync(join(directory, "config.json"))) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `${directory} already holds a trust domain (config.json exists).`,
+    );
+  }
+  mkdirSync(join(directory, "policies"), { recursive: true, mode: 0o700 });
+  writeFileSync(join(directory, "config.json"), `${JSON.stringify(config, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  copyFileSync(DEFAULT_SCHEMA_PATH, join(directory, "policies", "schema.cedarschema"));
+  writeFileSync(
+    join(directory, "policies", "policies.cedar"),
+    EXAMPLE_POLICY.replace("TRUST_DOMAIN", config.trustDomain),
+  );
+  return openWorkspace(directory);
+}
+
+/** Opens an existing directory; `invalid_configuration` with what to do when there is none. */
+export async function openWorkspace(directory: string): Promise<Workspace> {
+  let config: GateConfig;
+  try {
+    config = JSON.parse(readFileSync(join(directory, "config.json"), "utf8")) as GateConfig;
+  } catch {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `No AgentGate directory at ${directory}: run \`agentgate init --trust-domain <domain> --audience <url>\` first, or pass --dir.`,
+    );
+  }
+  const registry = new JsonFileAgentRegistry(join(directory, "agents.json"));
+  const revocations = new FileRevocationList(join(directory, "revocations.jsonl"));
+  const authority = await Authority.create({
+    trustDomain: config.trustDomain,
+    registry,
+    revocations,
+    keyStore: new FileKeyStore(join(directory, "keys")),
+    ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+  });
+  return {
+    directory,
+    config,
+    registry,
+    revocations,
+    authority,
+    policies: join(directory, "policies"),
+    audit: join(directory, "audit"),
+  };
+}
