@@ -3,7 +3,7 @@
  */
 export { FeedRevocationList, type FeedRevocationListOptions } from "./feed-revocation-list.js";
 export { type Output, processOutput } from "./output.js";
-export { EXIT, runCli } from "./program.js";
+export { CliUsageError, EXIT, runCli } from "./program.js";
 export { type AgentReportRow, accessReport, type ReportOptions } from "./report.js";
 export { type RunningServer, type ServeOptions, startServer } from "./server.js";
 export { initWorkspace, openWorkspace, type Workspace } from "./workspace.js";

@@ -55,5 +55,6 @@ describe("AgentGateCallbackHandler", () => {
     expect(calls).toEqual(["lookup:acme"]);
     const messages = toolMessages(result.messages);
     expect(messages[1]?.status).toBe("error");
+    expect(handler.pendingRuns).toBe(0);
   });
 });

@@ -49,6 +49,11 @@ export class AgentGateCallbackHandler extends BaseCallbackHandler {
   readonly #options: AgentGateCallbackHandlerOptions;
   readonly #runs = new Map<string, RunState>();
 
+  /** Tool runs started and not yet ended (for leak checks). */
+  get pendingRuns(): number {
+    return this.#runs.size;
+  }
+
   constructor(options: AgentGateCallbackHandlerOptions) {
     const enforce = options.mode === "enforce";
     super({ raiseError: enforce, _awaitHandler: enforce });
@@ -80,12 +85,13 @@ export class AgentGateCallbackHandler extends BaseCallbackHandler {
         ...(toolCallId === undefined ? {} : { toolCallId }),
       },
     });
-    this.#runs.set(runId, { check, tool: descriptor, started: Date.now() });
     if (this.#options.mode === "enforce" && !check.allowed) {
+      // No end or error callback follows a start that raised: nothing to keep for this run.
       throw new AgentGateError(check.code ?? "access_denied", `Tool ${name} denied by AgentGate.`, {
         safeMessage: check.safeReason,
       });
     }
+    this.#runs.set(runId, { check, tool: descriptor, started: Date.now() });
   }
 
   override async handleToolEnd(_output: unknown, runId: string): Promise<void> {
