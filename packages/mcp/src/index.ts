@@ -11,6 +11,7 @@ export {
   mcpTokenVerifier,
   protectedResourceMetadata,
 } from "./http-auth.js";
+export { createMcpProxy, type McpProxyOptions, type McpUpstream } from "./proxy.js";
 export {
   describe as describeMcpTool,
   type GuardMcpServerOptions,

@@ -141,6 +141,16 @@ export class Gate {
     this.#bounds = { ...DEFAULT_BOUNDS, ...options.argumentBounds };
   }
 
+  /** The token audience this gate accepts. */
+  get audience(): string {
+    return this.#options.audience;
+  }
+
+  /** Where this gate's audit events go (adapters add their own events, such as `tool_changed`). */
+  get audit(): AuditSink {
+    return this.#options.audit;
+  }
+
   /** The authority the gate delegates with, when it was given one. */
   get authority(): Authority | undefined {
     return this.#options.authority;

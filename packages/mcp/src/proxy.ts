@@ -1,0 +1,153 @@
+import {
+  AgentGateError,
+  type CredentialSource,
+  type Gate,
+  isAgentGateError,
+  type ToolDescriptor,
+} from "@agentgate/core";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ListToolsRequestSchema,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import { describe, type McpToolPolicy } from "./server-guard.js";
+import { tokenFromMeta } from "./token-meta.js";
+import { type PinToolsOptions, pinTools } from "./tool-pins.js";
+
+/** The upstream server, as a connected SDK `Client` (stdio, Streamable HTTP, in-memory). */
+export type McpUpstream = Pick<Client, "listTools" | "callTool">;
+
+/** Options of {@link createMcpProxy}. */
+export interface McpProxyOptions {
+  readonly gate: Gate;
+  /** The upstream server's identity: its tools are `<serverId>/<tool>` in policy and audit. */
+  readonly serverId: string;
+  readonly upstream: McpUpstream;
+  /**
+   * The identity of callers whose requests carry no `_meta` token: a proxy started for one agent
+   * (a `CredentialProvider`, refreshed as needed, or a token). Without it, such requests are
+   * denied and `tools/list` is empty.
+   */
+  readonly credential?: CredentialSource;
+  /** Policy mapping per upstream tool name. */
+  readonly tools?: Readonly<Record<string, McpToolPolicy>>;
+  /**
+   * Take the action kind from the upstream tools' annotations (`readOnlyHint` → read). Default
+   * `false`: a server you do not own can claim anything, so its tools are `execute` unless
+   * `tools` says otherwise.
+   */
+  readonly trustAnnotations?: boolean;
+  /** Pin the upstream tools against rug pulls (SECURITY-CASES F50). */
+  readonly pins?: Omit<PinToolsOptions, "serverId">;
+  /** The name this proxy gives itself to its clients. Default `agentgate-proxy/<serverId>`. */
+  readonly name?: string;
+}
+
+/**
+ * An MCP server that fronts an upstream server you do not own with identity, policy and audit.
+ * It offers the upstream's tools only (no resources, prompts or sampling pass through, so
+ * nothing goes around the gate): `tools/list` shows each caller the tools it could be permitted
+ * to call, and every `tools/call` runs through `gate.invoke` before it is forwarded. Only the
+ * tool name and the arguments the policy saw are forwarded: never the caller's `_meta`, so the
+ * agent's token does not leave for the upstream (SECURITY-CASES F49). A denial is a
+ * `CallToolResult` with `isError: true` and the safe reason.
+ *
+ * Connect the returned server to any transport (`StdioServerTransport` for a stdio proxy; the
+ * `agentgate-mcp-proxy` command does exactly that).
+ *
+ * @example
+ * ```ts
+ * const upstream = new Client({ name: "agentgate-proxy", version: "1.0.0" });
+ * await upstream.connect(new StdioClientTransport({ command: "npx", args: ["@modelcontextprotocol/server-everything"] }));
+ * const proxy = createMcpProxy({ gate, serverId: "everything", upstream, credential });
+ * await proxy.connect(new StdioServerTransport());
+ * ```
+ */
+export function createMcpProxy(options: McpProxyOptions): Server {
+  const upstream =
+    options.pins === undefined
+      ? options.upstream
+      : pinTools(options.upstream, { ...options.pins, serverId: options.serverId });
+  let known = new Map<string, { tool: Tool; descriptor: ToolDescriptor }>();
+
+  async function refresh(): Promise<Map<string, { tool: Tool; descriptor: ToolDescriptor }>> {
+    const tools: Tool[] = [];
+    let cursor: string | undefined;
+    // Follow pagination, bounded so that a misbehaving upstream cannot loop us forever.
+    for (let page = 0; page < 100; page++) {
+      const listed = await upstream.listTools(cursor === undefined ? undefined : { cursor });
+      tools.push(...listed.tools);
+      cursor = listed.nextCursor;
+      if (cursor === undefined) break;
+    }
+    known = new Map(
+      tools.map((tool) => [
+        tool.name,
+        {
+          tool,
+          descriptor: describe(options, tool.name, {
+            ...(tool.description === undefined ? {} : { description: tool.description }),
+            ...(options.trustAnnotations === true && tool.annotations !== undefined
+              ? { annotations: tool.annotations }
+              : {}),
+          }),
+        },
+      ]),
+    );
+    return known;
+  }
+
+  const server = new Server(
+    { name: options.name ?? `agentgate-proxy/${options.serverId}`, version: "0.1.0" },
+    { capabilities: { tools: {} } },
+  );
+  const credentialOf = (meta: Record<string, unknown> | undefined) =>
+    tokenFromMeta(meta) ?? options.credential;
+
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+    const credential = credentialOf(request.params?._meta);
+    if (credential === undefined) return { tools: [] };
+    const entries = [...(await refresh()).values()];
+    const allowed = await Promise.all(
+      entries.map(
+        async ({ descriptor }) =>
+          (await options.gate.check({ tool: descriptor, credential })).allowed,
+      ),
+    );
+    return { tools: entries.filter((_, index) => allowed[index]).map(({ tool }) => tool) };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+    const { name } = request.params;
+    try {
+      const credential = credentialOf(request.params._meta);
+      if (credential === undefined) {
+        throw new AgentGateError("token_invalid", "The MCP request carries no agent token.");
+      }
+      const entry = known.get(name) ?? (await refresh()).get(name);
+      if (entry === undefined) {
+        return errorResult(`Unknown tool: ${name}`);
+      }
+      return (await options.gate.invoke(
+        {
+          tool: entry.descriptor,
+          arguments: request.params.arguments ?? {},
+          credential,
+          metadata: { framework: "mcp-proxy" },
+        },
+        (args) => upstream.callTool({ name, arguments: args as Record<string, unknown> }),
+      )) as CallToolResult;
+    } catch (error) {
+      if (!isAgentGateError(error)) throw error;
+      return errorResult(`AgentGate denied this call (${error.code}): ${error.safeMessage}`);
+    }
+  });
+  return server;
+}
+
+function errorResult(text: string): CallToolResult {
+  return { isError: true, content: [{ type: "text", text }] };
+}
