@@ -110,6 +110,7 @@ export type {
   AccessTime,
   ActionKind,
 } from "./policy/access-request.js";
+export { AllOfPolicyClient } from "./policy/all-of-policy-client.js";
 export {
   type AuthZenMapping,
   AuthZenPolicyClient,

@@ -331,7 +331,7 @@ describe("TokenVerifier: A. token validation", () => {
     );
   });
 
-  it("J65: duplicate member names in the header or the claims are refused", async () => {
+  it("I65: duplicate member names in the header or the claims are refused", async () => {
     const { clock, stored, verifier } = await makeIdentity();
     const claimsText = JSON.stringify(claims(clock.now()));
     const dupHeader = `{"alg":"EdDSA","typ":"agent+jwt","kid":"${stored.kid}","alg":"EdDSA"}`;

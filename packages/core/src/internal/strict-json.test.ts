@@ -9,7 +9,7 @@ describe("parseStrictJson", () => {
     expect(parseStrictJson(text, limits)).toEqual(JSON.parse(text));
   });
 
-  it("J65: refuses duplicate member names, also when one is escaped", () => {
+  it("I65: refuses duplicate member names, also when one is escaped", () => {
     expect(() => parseStrictJson('{"alg":"EdDSA","alg":"none"}', limits)).toThrow(StrictJsonError);
     expect(() => parseStrictJson('{"alg":"EdDSA","\\u0061lg":"none"}', limits)).toThrow(
       /duplicate/,
