@@ -220,7 +220,7 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
       expect: "allowed",
     },
   ]);
-  await authority.revocations.revoke("agent", SUPPORT, "demo: compromised");
+  await authority.revoke("agent", SUPPORT, "demo: compromised");
   await run(SUPPORT, [
     {
       label: "read acme after revocation",

@@ -1,8 +1,13 @@
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CredentialProvider, defineAgent, isAgentGateError } from "@agentgate/core";
-import { createGate, JsonFileAgentRegistry, verifyAuditLog } from "@agentgate/core/node";
+import {
+  createGate,
+  JsonFileAgentRegistry,
+  readAuditLog,
+  verifyAuditLog,
+} from "@agentgate/core/node";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SCHEMA_PATH } from "./cedar-policy-client.js";
 
@@ -42,8 +47,34 @@ describe("createGate on a directory: the whole path with real parts", () => {
       .invoke({ tool, arguments: { customerId: "globex" }, credential }, async () => "ran")
       .catch((error: unknown) => error);
     expect(isAgentGateError(denied) && denied.code).toBe("access_denied");
+    // Identity life-cycle changes through the gate's authority land in the same log.
+    await authority.rotateKey();
+    await authority.revoke("agent", SUPPORT, "offboarded");
     await gate.close();
-    expect(await verifyAuditLog(join(directory, "audit"))).toMatchObject({ ok: true, records: 3 });
+    expect(await verifyAuditLog(join(directory, "audit"))).toMatchObject({ ok: true });
+    const types: string[] = [];
+    for await (const event of readAuditLog(join(directory, "audit"))) types.push(event.type);
+    expect(types.filter((type) => type !== "log_recovered")).toEqual([
+      "key_rotation", // the first signing key, made when the directory had none
+      "decision",
+      "outcome",
+      "decision",
+      "key_rotation",
+      "revocation",
+    ]);
+
+    // A directory whose policies do not load: the gate does not start and leaves the log unlocked.
+    writeFileSync(
+      join(directory, "policies", "broken.cedar"),
+      "permit (principal, action, resource) when { context.nope };",
+    );
+    const broken = await createGate({ directory, watchPolicies: false }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(isAgentGateError(broken) && broken.code).toBe("policy_invalid");
+    expect(existsSync(join(directory, "audit", "audit.lock"))).toBe(false);
+    rmSync(join(directory, "policies", "broken.cedar"));
+    await (await createGate({ directory, watchPolicies: false })).close();
   });
 
   it("refuses to start without a trust domain, with a message that says what to do", async () => {

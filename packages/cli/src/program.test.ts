@@ -34,6 +34,13 @@ describe("the agentgate CLI", () => {
     const revoked = run("token", "verify", token, "--json");
     expect(revoked.status).toBe(1);
     expect(JSON.parse(revoked.stdout)).toMatchObject({ valid: false, code: "agent_revoked" });
+    // The revocation and the directory's first key are in the audit log.
+    const trail = run("audit", "query", "--json");
+    const types = (JSON.parse(trail.stdout) as Array<{ type: string; agent?: string }>).map(
+      (event) => `${event.type}${event.agent ? ` ${event.agent}` : ""}`,
+    );
+    expect(types).toContain(`revocation ${SUPPORT}`);
+    expect(run("audit", "verify").status).toBe(0);
     expect(run("agent", "add", "spiffe://ACME/agent/x", "--owner", "o").status).toBe(1);
     expect(run("agent", "frobnicate").status).toBe(2);
     expect(

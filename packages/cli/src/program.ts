@@ -4,6 +4,7 @@ import {
   type AccessRequest,
   AgentGateError,
   type AgentRecord,
+  type Authority,
   accessTime,
   defineAgent,
   isAgentGateError,
@@ -15,7 +16,7 @@ import { z } from "zod";
 import { csv, type Output, processOutput, table } from "./output.js";
 import { accessReport } from "./report.js";
 import { startServer } from "./server.js";
-import { initWorkspace, openWorkspace, type Workspace } from "./workspace.js";
+import { initWorkspace, openAuditedWorkspace, openWorkspace, type Workspace } from "./workspace.js";
 
 /**
  * Bad input on the command line or in a file the user named (exit code 2). Its message says what
@@ -78,6 +79,21 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     });
   const dir = () => program.opts<{ dir: string }>().dir;
   const workspace = () => openWorkspace(dir());
+  // A key rotation or revocation, recorded in the directory's audit log when no gate holds it.
+  const lifecycle = async (change: (authority: Authority) => Promise<string>) => {
+    const opened = await openAuditedWorkspace(dir());
+    try {
+      output.out(await change(opened.workspace.authority));
+    } finally {
+      await opened.close();
+    }
+    if (opened.unaudited !== undefined) {
+      output.err(
+        `agentgate: done, but not written to the audit log (${opened.unaudited}). The change is in the directory's revocation list and key store; the gate holding the log records nothing of it.`,
+      );
+      fail(EXIT.failed);
+    }
+  };
   const print = (json: boolean, value: unknown, text: () => string) =>
     output.out(json ? JSON.stringify(value, null, 2) : text());
 
@@ -225,9 +241,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     )
     .option("--reason <reason>")
     .action(async (id: string, options: { reason?: string }) => {
-      const { revocations } = await workspace();
-      await revocations.revoke("agent", id, options.reason);
-      output.out(`${id} is revoked.`);
+      await lifecycle(async (authority) => {
+        await authority.revoke("agent", id, options.reason);
+        return `${id} is revoked.`;
+      });
     });
 
   const keys = program.command("keys").description("signing keys");
@@ -250,9 +267,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .command("rotate")
     .description("a new key signs at once; the old one verifies until its overlap window ends")
     .action(async () => {
-      const { authority } = await workspace();
-      const key = await authority.rotateKey();
-      output.out(`New signing key ${key.kid}.`);
+      await lifecycle(async (authority) => `New signing key ${(await authority.rotateKey()).kid}.`);
     });
 
   const token = program.command("token").description("agent tokens");
@@ -346,8 +361,13 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .option("--port <port>", "port", (value) => Number.parseInt(value, 10), 8787)
     .option("--public-url <url>", "the URL clients use (default http://host:port)")
     .action(async (options: { host: string; port: number; publicUrl?: string }) => {
+      // The server records the revocations its admin endpoints make, when no gate holds the log.
+      const opened = await openAuditedWorkspace(dir());
+      if (opened.unaudited !== undefined) {
+        output.err(`agentgate: admin revocations will not be audited: ${opened.unaudited}`);
+      }
       const server = await startServer({
-        workspace: await workspace(),
+        workspace: opened.workspace,
         host: options.host,
         port: options.port,
         ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
@@ -363,6 +383,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         process.once("SIGTERM", resolve);
       });
       await server.close();
+      await opened.close();
     });
   return program;
 }

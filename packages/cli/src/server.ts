@@ -99,7 +99,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           "kind must be agent, token or key, and id a string",
         );
       }
-      return workspace.revocations.revoke(
+      return workspace.authority.revoke(
         kind as RevocationKind,
         id,
         typeof reason === "string" ? reason.slice(0, 256) : undefined,

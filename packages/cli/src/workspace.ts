@@ -1,8 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_SCHEMA_PATH } from "@agentgate/cedar";
-import { AgentGateError, Authority } from "@agentgate/core";
+import { AgentGateError, type AuditSink, Authority } from "@agentgate/core";
 import {
+  FileAuditLog,
   FileKeyStore,
   FileRevocationList,
   type GateConfig,
@@ -47,7 +48,10 @@ export async function initWorkspace(directory: string, config: GateConfig): Prom
 }
 
 /** Opens an existing directory; `invalid_configuration` with what to do when there is none. */
-export async function openWorkspace(directory: string): Promise<Workspace> {
+export async function openWorkspace(
+  directory: string,
+  options: { readonly audit?: AuditSink } = {},
+): Promise<Workspace> {
   let config: GateConfig;
   try {
     config = JSON.parse(readFileSync(join(directory, "config.json"), "utf8")) as GateConfig;
@@ -65,6 +69,7 @@ export async function openWorkspace(directory: string): Promise<Workspace> {
     revocations,
     keyStore: new FileKeyStore(join(directory, "keys")),
     ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+    ...(options.audit === undefined ? {} : { audit: options.audit }),
   });
   return {
     directory,
@@ -75,4 +80,33 @@ export async function openWorkspace(directory: string): Promise<Workspace> {
     policies: join(directory, "policies"),
     audit: join(directory, "audit"),
   };
+}
+
+/**
+ * Opens the directory with its audit log attached, so that key rotations and revocations are
+ * recorded (`key_rotation`, `revocation`). When a running gate holds the log, the workspace opens
+ * without it and `unaudited` says why: the caller still makes the change (a revocation must never
+ * wait) and reports that it went to the revocation list and key store only.
+ */
+export async function openAuditedWorkspace(
+  directory: string,
+): Promise<{ workspace: Workspace; close(): Promise<void>; unaudited?: string }> {
+  // No trust domain here: let openWorkspace say what to do, before any audit directory is made.
+  if (!existsSync(join(directory, "config.json"))) await openWorkspace(directory);
+  let log: FileAuditLog;
+  try {
+    log = await FileAuditLog.open({ directory: join(directory, "audit") });
+  } catch (error) {
+    return {
+      workspace: await openWorkspace(directory),
+      close: async () => {},
+      unaudited: error instanceof Error ? error.message : String(error),
+    };
+  }
+  try {
+    return { workspace: await openWorkspace(directory, { audit: log }), close: () => log.close() };
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
 }

@@ -350,3 +350,38 @@ describe("Authority keys: D. revocation, H. keys", () => {
     expect((await keyStore.load()).map((key) => key.kid)).not.toContain(before);
   });
 });
+
+describe("Authority life-cycle audit", () => {
+  it("rotateKey, retireKey and revoke write key_rotation and revocation events; a failing sink rejects after the change", async () => {
+    const events: Array<{ type: string; agent?: string; details?: Record<string, unknown> }> = [];
+    const sink = {
+      write: async (event: (typeof events)[number]) => {
+        events.push(event);
+      },
+      flush: async () => {},
+      close: async () => {},
+    };
+    const { authority } = await makeIdentity({ audit: sink });
+    const first = authority.keys()[0]?.kid ?? "";
+    const rotated = await authority.rotateKey();
+    await authority.retireKey(first);
+    await authority.revoke("agent", SUPPORT, "compromised");
+    expect(events.map((event) => event.type)).toEqual([
+      "key_rotation",
+      "key_rotation",
+      "revocation",
+    ]);
+    expect(events[0]?.details).toMatchObject({ kid: rotated.kid, change: "rotated" });
+    expect(events[1]?.details).toMatchObject({ kid: first, change: "retired" });
+    expect(events[2]).toMatchObject({
+      agent: SUPPORT,
+      details: { kind: "agent", id: SUPPORT, reason: "compromised" },
+    });
+
+    const failing = await makeIdentity({
+      audit: { ...sink, write: async () => Promise.reject(new Error("disk full")) },
+    });
+    await expect(failing.authority.revoke("agent", OPS)).rejects.toThrow(/disk full/);
+    expect(failing.authority.revocations.isRevoked("agent", OPS)).toBe(true);
+  });
+});

@@ -1,4 +1,6 @@
 import { decodeJwt, type JSONWebKeySet, type JWK, SignJWT } from "jose";
+import { AUDIT_SCHEMA_VERSION, type AuditEventType } from "../audit/audit-event.js";
+import type { AuditSink } from "../audit/audit-sink.js";
 import { type Clock, epochSeconds, systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { randomId } from "../internal/random-id.js";
@@ -14,7 +16,12 @@ import {
 } from "./agent-token.js";
 import type { KeySet } from "./key-set.js";
 import { type KeyStore, MemoryKeyStore } from "./key-store.js";
-import { MemoryRevocationList, type RevocationList } from "./revocation-list.js";
+import {
+  MemoryRevocationList,
+  type Revocation,
+  type RevocationKind,
+  type RevocationList,
+} from "./revocation-list.js";
 import { type SigningAlgorithm, SigningKey, type VerificationKey } from "./signing-key.js";
 import { TokenVerifier, type TokenVerifierOptions } from "./token-verifier.js";
 
@@ -49,6 +56,12 @@ export interface AuthorityOptions {
   readonly maxDelegationDepth?: number;
   /** Source of token ids. Default: 128 random bits. */
   readonly createId?: () => string;
+  /**
+   * Where identity life-cycle events go: `key_rotation` on {@link Authority.rotateKey} and
+   * {@link Authority.retireKey}, `revocation` on {@link Authority.revoke}. The change is made
+   * first; a failing sink then rejects the call, so an unaudited change is never silent.
+   */
+  readonly audit?: AuditSink;
 }
 
 /** Options of {@link Authority.issueToken}. */
@@ -114,6 +127,7 @@ export class Authority implements KeySet {
   readonly #defaultTtl: number;
   readonly #overlap: number;
   readonly #createId: () => string;
+  readonly #audit: AuditSink | undefined;
   #keys: SigningKey[] = [];
   #byKid = new Map<string, SigningKey>();
   #internalVerifier: TokenVerifier | undefined;
@@ -132,6 +146,7 @@ export class Authority implements KeySet {
     this.#overlap = options.rotationOverlapSeconds ?? this.maxTtlSeconds;
     this.maxDelegationDepth = options.maxDelegationDepth ?? 4;
     this.#createId = options.createId ?? randomId;
+    this.#audit = options.audit;
     if (!(this.maxTtlSeconds >= 1 && this.maxTtlSeconds <= MAX_TOKEN_TTL_SECONDS)) {
       throw config(`maxTtlSeconds must be 1-${MAX_TOKEN_TTL_SECONDS}`);
     }
@@ -184,6 +199,7 @@ export class Authority implements KeySet {
     const info = this.keys().find((key) => key.kid === stored.kid);
     if (info === undefined)
       throw new AgentGateError("key_unavailable", "The new key did not load.");
+    await this.#record("key_rotation", { kid: info.kid, alg: info.alg, change: "rotated" });
     return info;
   }
 
@@ -200,6 +216,37 @@ export class Authority implements KeySet {
     await this.#keyStore.remove(kid);
     await this.#load();
     this.#internalVerifier?.clearCache();
+    await this.#record("key_rotation", { kid, change: "retired" });
+  }
+
+  /**
+   * Revokes an agent, a token (`jti`) or a key (`kid`) in the revocation list and records a
+   * `revocation` audit event. Prefer it to `revocations.revoke`, which leaves no audit trace.
+   */
+  async revoke(kind: RevocationKind, id: string, reason?: string): Promise<Revocation> {
+    const revocation = await this.revocations.revoke(kind, id, reason);
+    await this.#record(
+      "revocation",
+      { kind, id, ...(reason === undefined ? {} : { reason }) },
+      kind === "agent" ? id : undefined,
+    );
+    return revocation;
+  }
+
+  async #record(
+    type: AuditEventType,
+    details: Record<string, unknown>,
+    agent?: string,
+  ): Promise<void> {
+    if (this.#audit === undefined) return;
+    await this.#audit.write({
+      v: AUDIT_SCHEMA_VERSION,
+      id: randomId(),
+      type,
+      time: new Date(this.clock.now()).toISOString(),
+      ...(agent === undefined ? {} : { agent }),
+      details,
+    });
   }
 
   /** The keys that currently sign or verify, newest first. */

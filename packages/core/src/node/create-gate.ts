@@ -60,24 +60,35 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       `No trust domain or audience: run \`agentgate init\` in ${directory}, or pass trustDomain and audience.`,
     );
   }
-  const registry = options.registry ?? new JsonFileAgentRegistry(join(directory, "agents.json"));
-  const authority =
-    options.authority ??
-    (await Authority.create({
-      trustDomain,
-      registry,
-      revocations: new FileRevocationList(join(directory, "revocations.jsonl")),
-      keyStore: new FileKeyStore(join(directory, "keys")),
-      ...(config?.issuer === undefined ? {} : { issuer: config.issuer }),
-    }));
-  const policy =
-    options.policy ?? (await cedarFrom(join(directory, "policies"), options.watchPolicies ?? true));
   const audit: AuditSink =
     options.audit ??
     (await FileAuditLog.open({
       directory: join(directory, "audit"),
       durability: options.durability ?? "process",
     }));
+  const registry = options.registry ?? new JsonFileAgentRegistry(join(directory, "agents.json"));
+  let authority: Authority;
+  let policy: PolicyClient;
+  try {
+    authority =
+      options.authority ??
+      (await Authority.create({
+        trustDomain,
+        registry,
+        revocations: new FileRevocationList(join(directory, "revocations.jsonl")),
+        keyStore: new FileKeyStore(join(directory, "keys")),
+        // Key rotations and revocations made through this authority land in the gate's log.
+        audit,
+        ...(config?.issuer === undefined ? {} : { issuer: config.issuer }),
+      }));
+    policy =
+      options.policy ??
+      (await cedarFrom(join(directory, "policies"), options.watchPolicies ?? true));
+  } catch (error) {
+    // Do not keep the log's writer lock for a gate that never started.
+    if (options.audit === undefined) await audit.close();
+    throw error;
+  }
   const timeZone = options.timeZone ?? config?.timeZone;
   const environment = options.environment ?? config?.environment;
   return new Gate({
