@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,6 +76,49 @@ describe("createGate on a directory: the whole path with real parts", () => {
     expect(existsSync(join(directory, "audit", "audit.lock"))).toBe(false);
     rmSync(join(directory, "policies", "broken.cedar"));
     await (await createGate({ directory, watchPolicies: false })).close();
+  });
+
+  it("the whole path: a revocation written by a second process through the shared file denies the next call", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "agentgate-dir-"));
+    writeFileSync(
+      join(directory, "config.json"),
+      JSON.stringify({ trustDomain: "acme.example", audience: AUDIENCE }),
+    );
+    mkdirSync(join(directory, "policies"));
+    writeFileSync(
+      join(directory, "policies", "all.cedar"),
+      `permit (principal == Agent::"${SUPPORT}", action, resource);`,
+    );
+    await new JsonFileAgentRegistry(join(directory, "agents.json")).put(
+      defineAgent({ id: SUPPORT, owner: "alice@acme.example" }),
+    );
+    const gate = await createGate({ directory, watchPolicies: false });
+    const authority = gate.authority;
+    if (authority === undefined) throw new Error("no authority");
+    const credential = CredentialProvider.forAgent(authority, SUPPORT, { audience: AUDIENCE });
+    const call = () =>
+      gate
+        .invoke({ tool: { name: "ping" }, arguments: {}, credential }, async () => "pong")
+        .catch((error: unknown) => (isAgentGateError(error) ? error.code : error));
+    expect(await call()).toBe("pong");
+    const core = new URL("../../core/dist/node/index.js", import.meta.url).href;
+    const child = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `const { FileRevocationList } = await import(${JSON.stringify(core)}); await new FileRevocationList(${JSON.stringify(join(directory, "revocations.jsonl"))}).revoke("agent", ${JSON.stringify(SUPPORT)}, "from another process");`,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(child.status, child.stderr).toBe(0);
+    let outcome: unknown = "pong";
+    for (let attempt = 0; attempt < 40 && outcome === "pong"; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      outcome = await call();
+    }
+    expect(outcome).toBe("agent_revoked");
+    await gate.close();
   });
 
   it("refuses to start without a trust domain, with a message that says what to do", async () => {
