@@ -6,6 +6,11 @@ import { withAgentToken } from "./client.js";
 import { guardMcpServer } from "./server-guard.js";
 import { TOKEN_META_KEY } from "./token-meta.js";
 
+/** The token with one signature character changed, well inside the signature (never a no-op). */
+const forge = (token: string) => {
+  const at = token.length - 10;
+  return `${token.slice(0, at)}${token[at] === "A" ? "B" : "A"}${token.slice(at + 1)}`;
+};
 const text = (result: unknown) =>
   ((result as { content: Array<{ text: string }> }).content[0]?.text ?? "") as string;
 
@@ -42,7 +47,7 @@ describe("guardMcpServer over the in-memory transport", () => {
     const forged = await bare.callTool({
       name: "lookup",
       arguments: { customerId: "acme" },
-      _meta: { [TOKEN_META_KEY]: `${good.slice(0, -2)}AA` },
+      _meta: { [TOKEN_META_KEY]: forge(good) },
     });
     expect(text(forged)).toContain("token_invalid");
     expect(calls).toEqual([]);
