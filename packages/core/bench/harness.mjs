@@ -60,3 +60,30 @@ export async function machine() {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return `Node ${process.version}, ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.platform()} ${os.release()}`;
 }
+
+/**
+ * A gate for adapter benchmarks: one registered agent, an always-allow policy and a sink that
+ * discards events, so the figures isolate the adapter and the gate's own work. The credential
+ * keeps one token for the whole run (a verified-token cache hit per call).
+ * @param {{ agent: string, audience: string, maxScopes: string[], owner?: string }} options
+ */
+export async function allowAllGate({ agent, audience, maxScopes, owner = "bench" }) {
+  const core = await import("../dist/index.js");
+  const registry = new core.MemoryAgentRegistry([
+    core.defineAgent({ id: agent, owner, maxScopes }),
+  ]);
+  const authority = await core.Authority.create({ trustDomain: "acme.example", registry });
+  const discard = { write: async () => {}, flush: async () => {}, close: async () => {} };
+  const gate = new core.Gate({
+    audience,
+    verifier: authority.verifier(),
+    registry,
+    policy: new core.FunctionPolicyClient(() => core.allow("ok")),
+    audit: discard,
+  });
+  const credential = core.CredentialProvider.forAgent(authority, agent, {
+    audience,
+    ttlSeconds: 3600,
+  });
+  return { gate, authority, credential };
+}

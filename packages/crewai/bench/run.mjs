@@ -1,37 +1,17 @@
 // `pnpm bench` for @agentgate/crewai: a crew tool call through the gate (as the crew runs it)
 // against the same tool's body called directly, in one process and one run. Trivial policy,
 // audit discarded: the figures isolate the adapter and the gate's own work.
-import {
-  Authority,
-  allow,
-  CredentialProvider,
-  currentAgent,
-  defineAgent,
-  FunctionPolicyClient,
-  Gate,
-  MemoryAgentRegistry,
-} from "@agentgate/core";
+import { currentAgent } from "@agentgate/core";
 import * as z from "zod";
-import { compare, machine, table } from "../../core/bench/harness.mjs";
+import { allowAllGate, compare, machine, table } from "../../core/bench/harness.mjs";
 import { crewTool, descriptorOf } from "../dist/index.js";
 
 const AGENT = "spiffe://acme.example/agent/researcher";
 const AUDIENCE = "https://tools.acme.example";
-const registry = new MemoryAgentRegistry([
-  defineAgent({ id: AGENT, owner: "bob", maxScopes: ["web:search"] }),
-]);
-const authority = await Authority.create({ trustDomain: "acme.example", registry });
-const discard = { write: async () => {}, flush: async () => {}, close: async () => {} };
-const gate = new Gate({
+const { gate, credential } = await allowAllGate({
+  agent: AGENT,
   audience: AUDIENCE,
-  verifier: authority.verifier(),
-  registry,
-  policy: new FunctionPolicyClient(() => allow("ok")),
-  audit: discard,
-});
-const credential = CredentialProvider.forAgent(authority, AGENT, {
-  audience: AUDIENCE,
-  ttlSeconds: 3600,
+  maxScopes: ["web:search"],
 });
 const search = crewTool({
   name: "web_search",

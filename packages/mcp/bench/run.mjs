@@ -1,35 +1,19 @@
 // `pnpm bench` for @agentgate/mcp: a guarded callTool round trip against an unguarded one over
 // the in-memory transport, in one process and one run. The gate uses an always-allow policy
 // function and discards audit events, so the figures isolate the adapter and the gate's work.
-import {
-  Authority,
-  allow,
-  CredentialProvider,
-  defineAgent,
-  FunctionPolicyClient,
-  Gate,
-  MemoryAgentRegistry,
-} from "@agentgate/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import * as z from "zod";
-import { compare, machine, table } from "../../core/bench/harness.mjs";
+import { allowAllGate, compare, machine, table } from "../../core/bench/harness.mjs";
 import { guardMcpServer, withAgentToken } from "../dist/index.js";
 
 const AGENT = "spiffe://acme.example/agent/support";
 const AUDIENCE = "https://mcp.acme.example/crm";
-const registry = new MemoryAgentRegistry([
-  defineAgent({ id: AGENT, owner: "alice", maxScopes: ["crm:read"] }),
-]);
-const authority = await Authority.create({ trustDomain: "acme.example", registry });
-const discard = { write: async () => {}, flush: async () => {}, close: async () => {} };
-const gate = new Gate({
+const { gate, credential } = await allowAllGate({
+  agent: AGENT,
   audience: AUDIENCE,
-  verifier: authority.verifier(),
-  registry,
-  policy: new FunctionPolicyClient(() => allow("ok")),
-  audit: discard,
+  maxScopes: ["crm:read"],
 });
 
 async function serverClient(guarded) {
@@ -46,12 +30,7 @@ async function serverClient(guarded) {
   await server.connect(serverTransport);
   const client = new Client({ name: "bench", version: "1.0.0" });
   await client.connect(clientTransport);
-  return guarded
-    ? withAgentToken(
-        client,
-        CredentialProvider.forAgent(authority, AGENT, { audience: AUDIENCE, ttlSeconds: 3600 }),
-      )
-    : client;
+  return guarded ? withAgentToken(client, credential) : client;
 }
 const bare = await serverClient(false);
 const guarded = await serverClient(true);
