@@ -77,38 +77,26 @@ describe("the agentgate CLI", () => {
   it("policy validate, check and test", async () => {
     const dir = await initialised();
     expect((await cli(dir, "policy", "validate")).out).toBe("1 policies valid.");
-    const allowed = await cli(
-      dir,
-      "policy",
-      "check",
-      "--agent",
-      SUPPORT,
-      "--tool",
-      "crm_lookup",
-      "--action",
-      "read",
-      "--resource",
-      "customer=acme",
-      "--at",
-      "2026-01-05T09:00:00Z",
-    );
+    const readAt = (customer: string) =>
+      cli(
+        dir,
+        "policy",
+        "check",
+        "--agent",
+        SUPPORT,
+        "--tool",
+        "crm_lookup",
+        "--action",
+        "read",
+        "--resource",
+        `customer=${customer}`,
+        "--at",
+        "2026-01-05T09:00:00Z",
+      );
+    const allowed = await readAt("acme");
     expect(allowed.code).toBe(0);
     expect(allowed.out).toMatch(/^ALLOW: permitted by support-reads-acme/);
-    const denied = await cli(
-      dir,
-      "policy",
-      "check",
-      "--agent",
-      SUPPORT,
-      "--tool",
-      "crm_lookup",
-      "--action",
-      "read",
-      "--resource",
-      "customer=globex",
-      "--at",
-      "2026-01-05T09:00:00Z",
-    );
+    const denied = await readAt("globex");
     expect(denied.code).toBe(1);
     const badArgs = await cli(
       dir,

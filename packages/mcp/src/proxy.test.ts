@@ -28,7 +28,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { afterEach, describe, expect, it } from "vitest";
 import * as z from "zod";
 import { withAgentToken } from "./client.js";
-import { createMcpProxy, type McpProxyOptions } from "./proxy.js";
+import { createMcpProxy, type McpProxyOptions, type McpUpstream } from "./proxy.js";
 import { TOKEN_META_KEY } from "./token-meta.js";
 import { ToolPins } from "./tool-pins.js";
 
@@ -201,6 +201,27 @@ describe("createMcpProxy: tokens and tools", () => {
     expect(seen).toHaveLength(1);
     expect(JSON.stringify(seen)).not.toContain(TOKEN_META_KEY);
     expect(seen[0]).toMatchObject({ args: { value: "v" } });
+  });
+
+  it("an upstream that pages forever cannot hang the proxy: listing stops after 100 pages", async () => {
+    const { gate, credentials } = await gateFor(new FunctionPolicyClient(() => allow("all")));
+    let pages = 0;
+    const endless: McpUpstream = {
+      listTools: async () => {
+        pages++;
+        return {
+          tools: [{ name: `t${pages}`, inputSchema: { type: "object" } }],
+          nextCursor: String(pages),
+        };
+      },
+      callTool: async () => ({ content: [] }),
+    };
+    const client = withAgentToken(
+      await downstream(createMcpProxy({ gate, serverId: "endless", upstream: endless })),
+      credentials(SUPPORT),
+    );
+    expect((await client.listTools()).tools).toHaveLength(100);
+    expect(pages).toBe(100);
   });
 
   it("F50: an upstream tool that changes after it was pinned is flagged, hidden and refused", async () => {
