@@ -351,8 +351,9 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       }
     });
 
-  registerPolicyCommands(program, workspace, output, print, fail);
-  registerAuditCommands(program, workspace, output, print, fail);
+  const context: CommandContext = { workspace, output, print, fail };
+  registerPolicyCommands(program, context);
+  registerAuditCommands(program, context);
 
   program
     .command("serve")
@@ -390,13 +391,16 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
 
 type Print = (json: boolean, value: unknown, text: () => string) => void;
 
-function registerPolicyCommands(
-  program: Command,
-  workspace: () => Promise<Workspace>,
-  output: Output,
-  print: Print,
-  fail: (code: number) => void,
-): void {
+/** What every group of commands needs: the directory, the streams, and the exit code. */
+interface CommandContext {
+  readonly workspace: () => Promise<Workspace>;
+  readonly output: Output;
+  readonly print: Print;
+  readonly fail: (code: number) => void;
+}
+
+function registerPolicyCommands(program: Command, context: CommandContext): void {
+  const { workspace, output, print, fail } = context;
   const policy = program.command("policy").description("Cedar policies");
   const client = async () => CedarPolicyClient.fromDirectory((await workspace()).policies);
   // The registered owner, supervision and labels, so a check sees what a gate would.
@@ -598,13 +602,8 @@ function requestFrom(
   };
 }
 
-function registerAuditCommands(
-  program: Command,
-  workspace: () => Promise<Workspace>,
-  output: Output,
-  print: Print,
-  fail: (code: number) => void,
-): void {
+function registerAuditCommands(program: Command, context: CommandContext): void {
+  const { workspace, output, print, fail } = context;
   const audit = program.command("audit").description("the audit log");
   audit
     .command("verify")
