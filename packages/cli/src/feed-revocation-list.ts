@@ -1,6 +1,7 @@
 import {
   AgentGateError,
   type Revocation,
+  RevocationIndex,
   type RevocationKind,
   type RevocationList,
 } from "@agentgate/core";
@@ -27,7 +28,7 @@ export interface FeedRevocationListOptions {
  * endpoint, not through this list.
  */
 export class FeedRevocationList implements RevocationList {
-  readonly #entries = new Map<string, Revocation>();
+  readonly #entries = new RevocationIndex();
   readonly #options: FeedRevocationListOptions;
   readonly #fetch: typeof fetch;
   readonly #timer: ReturnType<typeof setInterval>;
@@ -72,13 +73,7 @@ export class FeedRevocationList implements RevocationList {
         cause: error,
       });
     }
-    for (const entry of body.revocations ?? []) {
-      const key = `${entry.kind} ${entry.id}`;
-      if (!this.#entries.has(key)) {
-        this.#entries.set(key, entry);
-        this.#version++;
-      }
-    }
+    for (const entry of body.revocations ?? []) if (this.#entries.add(entry)) this.#version++;
     if (typeof body.next === "number") this.#next = body.next;
     this.#lastSuccess = Date.now();
   }
@@ -92,11 +87,11 @@ export class FeedRevocationList implements RevocationList {
 
   isRevoked(kind: RevocationKind, id: string): boolean {
     if (Date.now() - this.#lastSuccess > (this.#options.maxStalenessMs ?? 10_000)) return true;
-    return this.#entries.has(`${kind} ${id}`);
+    return this.#entries.has(kind, id);
   }
 
   async list(): Promise<readonly Revocation[]> {
-    return [...this.#entries.values()];
+    return this.#entries.list();
   }
 
   version(): number {

@@ -84,6 +84,7 @@ export { MemoryReplayCache, type ReplayCache } from "./identity/replay-cache.js"
 export {
   MemoryRevocationList,
   type Revocation,
+  RevocationIndex,
   type RevocationKind,
   type RevocationList,
 } from "./identity/revocation-list.js";

@@ -18,7 +18,14 @@ import { pinTools, ToolPins } from "./tool-pins.js";
 const servers: Server[] = [];
 afterEach(async () => {
   await Promise.all(
-    servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))),
+    servers.splice(0).map(
+      (server) =>
+        new Promise((resolve) => {
+          server.close(resolve);
+          // A client's late stream request (the SDK's optional GET) must not hold the close open.
+          server.closeAllConnections();
+        }),
+    ),
   );
 });
 

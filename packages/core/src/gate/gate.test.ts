@@ -3,13 +3,17 @@ import { expectCode } from "../../test/fixtures/expect-code.js";
 import { crmLookup, crmUpdate, makeGate, refund } from "../../test/fixtures/gate.js";
 import { AUDIENCE, OPS, RESEARCH, SUPPORT, WRITER } from "../../test/fixtures/identity.js";
 import {
+  type AgentRegistry,
   ApprovalSuspended,
   allow,
+  CachedPolicyClient,
   CallbackApprovalProvider,
   CredentialProvider,
   currentAgent,
   defineAgent,
+  deny,
   FunctionPolicyClient,
+  Gate,
   isApprovalSuspended,
   type PolicyClient,
 } from "../index.js";
@@ -504,6 +508,83 @@ describe("Gate: revocation and supervision (D37, D38, B22)", () => {
       ),
       "approval_denied",
     );
+  });
+});
+
+describe("Gate + CachedPolicyClient: C33", () => {
+  // A policy on the registry's labels: only agents labelled tier=gold may read.
+  const byTier = () => {
+    let decisions = 0;
+    const inner = new FunctionPolicyClient((request) => {
+      decisions++;
+      return request.subject.properties.labels.tier === "gold"
+        ? allow("gold reads", { policies: ["tier"] })
+        : deny("not gold", { policies: ["tier"] });
+    });
+    return { inner, decisions: () => decisions };
+  };
+  const lookup = { tool: crmLookup, arguments: { customerId: "acme" } };
+  const withCache = async (inner: PolicyClient) => {
+    const base = await makeGate();
+    const policy = new CachedPolicyClient(inner, { ttlMs: 60_000, clock: base.clock });
+    const cachedGate = (registry: AgentRegistry) =>
+      new Gate({
+        audience: AUDIENCE,
+        verifier: base.verifier,
+        registry,
+        policy,
+        audit: base.audit,
+        clock: base.clock,
+      });
+    return { ...base, cachedGate };
+  };
+
+  it("C33: a decision cached for an agent's record is never reused after the record changes", async () => {
+    const { inner, decisions } = byTier();
+    const { token, registry, clock, cachedGate } = await withCache(inner);
+    const gate = cachedGate(registry);
+    const gold = (tier: string) =>
+      registry.put(
+        defineAgent(
+          { id: SUPPORT, owner: "alice@acme.example", labels: { tier }, maxScopes: ["crm:read"] },
+          clock,
+        ),
+      );
+    await gold("gold");
+    const credential = await token(SUPPORT);
+    await expect(gate.invoke({ ...lookup, credential }, async () => "ran")).resolves.toBe("ran");
+    await expect(gate.invoke({ ...lookup, credential }, async () => "ran")).resolves.toBe("ran");
+    expect(decisions()).toBe(1);
+    await gold("silver");
+    await expectCode(
+      gate.invoke({ ...lookup, credential }, async () => "ran"),
+      "access_denied",
+    );
+    expect(decisions()).toBe(2);
+  });
+
+  it("C33: a custom registry that changes a record in place is never served a stale decision", async () => {
+    const { inner, decisions } = byTier();
+    const record = {
+      ...defineAgent({ id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] }),
+      labels: { tier: "gold" } as Record<string, string>,
+    };
+    const registry = {
+      get: async (id: string) => (id === SUPPORT ? record : undefined),
+      list: async () => [record],
+      put: async () => {},
+      remove: async () => false,
+    };
+    const { token, cachedGate } = await withCache(inner);
+    const gate = cachedGate(registry);
+    const credential = await token(SUPPORT);
+    await expect(gate.invoke({ ...lookup, credential }, async () => "ran")).resolves.toBe("ran");
+    record.labels.tier = "silver";
+    await expectCode(
+      gate.invoke({ ...lookup, credential }, async () => "ran"),
+      "access_denied",
+    );
+    expect(decisions()).toBe(2);
   });
 });
 

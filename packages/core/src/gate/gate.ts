@@ -9,6 +9,7 @@ import type { IssuedToken, VerifiedAgent } from "../identity/agent-token.js";
 import type { Authority, DelegateOptions } from "../identity/authority.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
 import { boundedCopy, type CopyBounds, deepFreeze } from "../internal/bounded-copy.js";
+import { withDeadline } from "../internal/deadline.js";
 import { randomId } from "../internal/random-id.js";
 import type { AccessRequest, ActionKind } from "../policy/access-request.js";
 import { type Decision, isKnownObligation } from "../policy/decision.js";
@@ -184,10 +185,8 @@ export class Gate {
       if (authorized.approval !== undefined)
         await this.#approve(authorized, facts, authorized.approval);
       const event = baseEvent("decision", this.#createId(), this.#clock.now(), facts);
-      await this.#write({
-        ...event,
-        decision: decisionBlock(authorized.decision, true, authorized.decision.reason),
-      });
+      event.decision = decisionBlock(authorized.decision, true, authorized.decision.reason);
+      await this.#write(event);
     } catch (error) {
       if (isApprovalSuspended(error)) throw error;
       throw await this.#deny(error, facts);
@@ -257,15 +256,13 @@ export class Gate {
       };
     }
     const event = baseEvent("check", this.#createId(), this.#clock.now(), facts);
-    await this.#write({
-      ...event,
-      decision: decisionBlock(
-        result.decision,
-        result.allowed,
-        result.decision?.reason ?? result.safeReason,
-        result.code,
-      ),
-    });
+    event.decision = decisionBlock(
+      result.decision,
+      result.allowed,
+      result.decision?.reason ?? result.safeReason,
+      result.code,
+    );
+    await this.#write(event);
     return result;
   }
 
@@ -326,7 +323,8 @@ export class Gate {
     withArguments: boolean,
   ): Promise<Authorized> {
     // 1. Authenticate.
-    const token = await credentialOf(invocation);
+    const credential = credentialOf(invocation);
+    const token = typeof credential === "string" ? credential : await credential;
     let agent: VerifiedAgent;
     try {
       agent = await this.#options.verifier.verify(token, { audience: this.#options.audience });
@@ -342,9 +340,11 @@ export class Gate {
     facts.owner = record.owner;
 
     // 3. Arguments: bounded copy, schema, frozen (G52–G54, I64).
-    const args = withArguments
-      ? await this.#validate(invocation.tool, invocation.arguments)
-      : undefined;
+    let args: Readonly<Record<string, unknown>> | undefined;
+    if (withArguments) {
+      const validated = this.#validate(invocation.tool, invocation.arguments);
+      args = validated instanceof Promise ? await validated : validated;
+    }
 
     // 4. Decide.
     const scopes = agent.scopes.filter((scope) => record.maxScopes.includes(scope));
@@ -422,78 +422,55 @@ export class Gate {
     return acting;
   }
 
-  async #validate(tool: ToolDescriptor, raw: unknown): Promise<Readonly<Record<string, unknown>>> {
+  /**
+   * Bounded copy, schema, frozen (G52–G54, I64). Synchronous unless the schema validates
+   * asynchronously: most do not, and every promise costs on the hot path.
+   */
+  #validate(
+    tool: ToolDescriptor,
+    raw: unknown,
+  ): Readonly<Record<string, unknown>> | Promise<Readonly<Record<string, unknown>>> {
     const copy = boundedCopy(raw ?? {}, this.#bounds);
     if (!copy.ok)
       throw new AgentGateError("invalid_arguments", `Invalid arguments: ${copy.reason}.`);
-    let value = copy.value;
-    if (tool.schema !== undefined) {
-      let result: Awaited<
-        ReturnType<NonNullable<ToolDescriptor["schema"]>["~standard"]["validate"]>
-      >;
-      try {
-        result = await tool.schema["~standard"].validate(value);
-      } catch (error) {
-        throw new AgentGateError("invalid_arguments", "Invalid arguments: the schema failed.", {
-          cause: error,
-        });
-      }
-      if (result.issues !== undefined) {
-        const issue = result.issues[0];
-        const path = issue?.path
-          ?.map((part) => (typeof part === "object" ? String(part.key) : String(part)))
-          .join(".");
-        throw new AgentGateError(
-          "invalid_arguments",
-          `Invalid arguments: ${path ? `${path}: ` : ""}${issue?.message}.`,
-          {
-            safeMessage:
-              `The tool arguments are not valid${path ? ` (${path})` : ""}: ${issue?.message}`.slice(
-                0,
-                300,
-              ),
-          },
-        );
-      }
-      value = result.value;
+    if (tool.schema === undefined) return validArguments(copy.value);
+    let result: SchemaResult | Promise<SchemaResult>;
+    try {
+      result = tool.schema["~standard"].validate(copy.value);
+    } catch (error) {
+      throw schemaFailure(error);
     }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new AgentGateError("invalid_arguments", "Invalid arguments: an object is expected.");
-    }
-    return deepFreeze(value as Record<string, unknown>);
+    if (typeof (result as Partial<PromiseLike<SchemaResult>>).then !== "function")
+      return schemaOutcome(result as SchemaResult);
+    return Promise.resolve(result).then(schemaOutcome, (error: unknown) => {
+      throw schemaFailure(error);
+    });
   }
 
-  async #decide(request: AccessRequest, signal: AbortSignal | undefined): Promise<Decision> {
+  #decide(request: AccessRequest, signal: AbortSignal | undefined): Promise<Decision> {
     const timeoutMs = this.#options.decisionTimeoutMs ?? 2000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let pending: Promise<Decision>;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(new AgentGateError("policy_unavailable", `No decision within ${timeoutMs} ms.`)),
-          timeoutMs,
-        );
-      });
-      const pending = this.#options.policy.evaluate(
-        request,
-        signal === undefined ? {} : { signal },
-      );
-      // A decision that arrives after the timeout has already lost the race (I63).
-      const decision = await Promise.race([pending, timeout]);
-      if (!isWellFormed(decision)) {
-        throw new AgentGateError(
-          "policy_unavailable",
-          "The policy client returned a malformed decision.",
-        );
-      }
-      return decision;
+      pending = this.#options.policy.evaluate(request, signal === undefined ? {} : { signal });
     } catch (error) {
-      if (isAgentGateError(error) && error.code === "policy_unavailable") throw error;
-      // Any other failure of the policy client counts as deny, never as "no opinion" (C28, J73).
-      throw new AgentGateError("policy_unavailable", "The policy client failed.", { cause: error });
-    } finally {
-      clearTimeout(timer);
+      return Promise.reject(policyFailure(error));
     }
+    // A decision that arrives after the deadline has already lost (I63).
+    return withDeadline(
+      pending,
+      timeoutMs,
+      () => new AgentGateError("policy_unavailable", `No decision within ${timeoutMs} ms.`),
+      (decision) => {
+        if (!isWellFormed(decision)) {
+          throw new AgentGateError(
+            "policy_unavailable",
+            "The policy client returned a malformed decision.",
+          );
+        }
+        return decision;
+      },
+      policyFailure,
+    );
   }
 
   async #approve(authorized: Authorized, facts: CallFacts, reason: ApprovalReason): Promise<void> {
@@ -574,10 +551,8 @@ export class Gate {
     const denial = toDenial(error);
     if (denial.code === "audit_unavailable") return denial;
     const decision = denial.details?.decision as Decision | undefined;
-    const event = {
-      ...baseEvent("decision", this.#createId(), this.#clock.now(), facts),
-      decision: decisionBlock(decision, false, denial.message, denial.code),
-    };
+    const event = baseEvent("decision", this.#createId(), this.#clock.now(), facts);
+    event.decision = decisionBlock(decision, false, denial.message, denial.code);
     try {
       await this.#write(event);
     } catch (auditError) {
@@ -586,26 +561,30 @@ export class Gate {
     return denial;
   }
 
-  async #recordOutcome(
-    facts: CallFacts,
-    outcome: NonNullable<AuditEvent["outcome"]>,
-  ): Promise<void> {
+  /**
+   * Writes the `outcome` event. The tool has run: its result stands whatever happens here, so a
+   * failure is reported, not thrown, and the sink stays failed, so the next call is denied.
+   */
+  #recordOutcome(facts: CallFacts, outcome: NonNullable<AuditEvent["outcome"]>): Promise<void> {
     const event = outcomeEvent(this.#createId(), this.#clock.now(), facts, outcome);
-    try {
-      await this.#write(event);
-    } catch (error) {
-      // The tool has run: its result stands. The failure is reported and the sink stays failed,
-      // so the next call is denied.
-      this.#reportAuditError(toDenial(error), event);
-    }
+    return this.#sinkWrite(event).then(undefined, (error: unknown) =>
+      this.#reportAuditError(auditFailure(error), event),
+    );
   }
 
-  async #write(event: AuditEvent): Promise<void> {
+  /** Writes `event`; rejects with `audit_unavailable` on any failure of the sink. */
+  #write(event: AuditEvent): Promise<void> {
+    return this.#sinkWrite(event).then(undefined, (error: unknown) => {
+      throw auditFailure(error);
+    });
+  }
+
+  /** The sink's own promise, with a synchronous throw turned into a rejection. */
+  #sinkWrite(event: AuditEvent): Promise<void> {
     try {
-      await this.#options.audit.write(event);
+      return Promise.resolve(this.#options.audit.write(event));
     } catch (error) {
-      if (isAgentGateError(error) && error.code === "audit_unavailable") throw error;
-      throw new AgentGateError("audit_unavailable", "The audit sink failed.", { cause: error });
+      return Promise.reject(error);
     }
   }
 
@@ -628,7 +607,8 @@ export class Gate {
   }
 }
 
-async function credentialOf(invocation: ToolInvocation): Promise<string> {
+/** The presented token: at once for a string, from the provider otherwise. */
+function credentialOf(invocation: ToolInvocation): string | Promise<string> {
   const credential = invocation.credential;
   if (typeof credential === "string") return credential;
   if (
@@ -639,6 +619,56 @@ async function credentialOf(invocation: ToolInvocation): Promise<string> {
     return credential.token();
   }
   throw new AgentGateError("token_invalid", "No credential was presented.");
+}
+
+type SchemaResult = Awaited<
+  ReturnType<NonNullable<ToolDescriptor["schema"]>["~standard"]["validate"]>
+>;
+
+function schemaFailure(error: unknown): AgentGateError {
+  return new AgentGateError("invalid_arguments", "Invalid arguments: the schema failed.", {
+    cause: error,
+  });
+}
+
+/** The schema's answer: the validated, frozen arguments, or `invalid_arguments` naming the first issue. */
+function schemaOutcome(result: SchemaResult): Readonly<Record<string, unknown>> {
+  if (result.issues !== undefined) {
+    const issue = result.issues[0];
+    const path = issue?.path
+      ?.map((part) => (typeof part === "object" ? String(part.key) : String(part)))
+      .join(".");
+    throw new AgentGateError(
+      "invalid_arguments",
+      `Invalid arguments: ${path ? `${path}: ` : ""}${issue?.message}.`,
+      {
+        safeMessage:
+          `The tool arguments are not valid${path ? ` (${path})` : ""}: ${issue?.message}`.slice(
+            0,
+            300,
+          ),
+      },
+    );
+  }
+  return validArguments(result.value);
+}
+
+function validArguments(value: unknown): Readonly<Record<string, unknown>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new AgentGateError("invalid_arguments", "Invalid arguments: an object is expected.");
+  }
+  return deepFreeze(value as Record<string, unknown>);
+}
+
+function auditFailure(error: unknown): AgentGateError {
+  if (isAgentGateError(error) && error.code === "audit_unavailable") return error;
+  return new AgentGateError("audit_unavailable", "The audit sink failed.", { cause: error });
+}
+
+/** Any failure of the policy client counts as deny, never as "no opinion" (C28, J73). */
+function policyFailure(error: unknown): AgentGateError {
+  if (isAgentGateError(error) && error.code === "policy_unavailable") return error;
+  return new AgentGateError("policy_unavailable", "The policy client failed.", { cause: error });
 }
 
 function isWellFormed(decision: unknown): decision is Decision {

@@ -29,12 +29,16 @@ const parsedIds = new Map<string, AgentId>();
  * ```
  */
 export class AgentId {
+  readonly #uri: string;
+
   private constructor(
     /** The trust domain, e.g. `acme.example`. */
     readonly trustDomain: string,
     /** The agent's name within the trust domain, e.g. `support-bot` or `ops/deployer`. */
     readonly name: string,
-  ) {}
+  ) {
+    this.#uri = `${PREFIX}${trustDomain}/${AGENT_SEGMENT}/${name}`;
+  }
 
   /**
    * Parses and validates an agent id. Throws `AgentGateError` with code `invalid_agent_id` for
@@ -75,7 +79,7 @@ export class AgentId {
 
   /** The canonical URI. */
   toString(): string {
-    return `${PREFIX}${this.trustDomain}/${AGENT_SEGMENT}/${this.name}`;
+    return this.#uri;
   }
 
   toJSON(): string {

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import type { Clock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
+import { deepFreeze } from "../internal/bounded-copy.js";
 import { AgentId } from "./agent-id.js";
 
 /** How much a human watches an agent: `supervised` agents need approval for risky actions. */
@@ -117,7 +118,9 @@ export function parseAgentRecord(input: unknown): AgentRecord {
       `Invalid agent record: ${where}: ${issue?.message}.`,
     );
   }
-  return result.data;
+  // Frozen: registries hand the same record to every call, and the gate reuses what it built
+  // from an unchanged record (a record is changed by putting a new one, never in place).
+  return deepFreeze(result.data);
 }
 
 /** True when the record's `expiresAt` has passed. */

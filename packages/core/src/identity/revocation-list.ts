@@ -37,7 +37,7 @@ export interface RevocationList {
 
 /** A {@link RevocationList} in memory: for one process. */
 export class MemoryRevocationList implements RevocationList {
-  readonly #entries = new Map<string, Revocation>();
+  readonly #entries = new RevocationIndex();
   readonly #clock: Clock;
   #version = 0;
 
@@ -47,21 +47,52 @@ export class MemoryRevocationList implements RevocationList {
 
   async revoke(kind: RevocationKind, id: string, reason?: string): Promise<Revocation> {
     const entry = createRevocation(kind, id, reason, this.#clock);
-    this.#entries.set(revocationKey(kind, id), entry);
+    this.#entries.add(entry);
     this.#version++;
     return entry;
   }
 
   isRevoked(kind: RevocationKind, id: string): boolean {
-    return this.#entries.has(revocationKey(kind, id));
+    return this.#entries.has(kind, id);
   }
 
   async list(): Promise<readonly Revocation[]> {
-    return [...this.#entries.values()];
+    return this.#entries.list();
   }
 
   version(): number {
     return this.#version;
+  }
+}
+
+/**
+ * Revocations by kind and id, oldest first; the first revocation of an id is kept. Looked up on
+ * every verification with the very strings the verified token holds (no key is built per call).
+ */
+export class RevocationIndex {
+  // A Map, not an object: a kind read from a file or a feed could be "__proto__".
+  readonly #byKind = new Map<string, Map<string, Revocation>>([
+    ["agent", new Map()],
+    ["token", new Map()],
+    ["key", new Map()],
+  ]);
+  readonly #all: Revocation[] = [];
+
+  /** Adds `entry`; false when its kind and id are revoked already. */
+  add(entry: Revocation): boolean {
+    const byId = this.#byKind.get(entry.kind);
+    if (byId === undefined || byId.has(entry.id)) return false;
+    byId.set(entry.id, entry);
+    this.#all.push(entry);
+    return true;
+  }
+
+  has(kind: RevocationKind, id: string): boolean {
+    return this.#byKind.get(kind)?.has(id) === true;
+  }
+
+  list(): Revocation[] {
+    return this.#all.slice();
   }
 }
 
@@ -78,9 +109,4 @@ export function createRevocation(
     revokedAt: new Date(clock.now()).toISOString(),
     ...(reason === undefined ? {} : { reason }),
   };
-}
-
-/** The map key of a revocation. */
-export function revocationKey(kind: RevocationKind, id: string): string {
-  return `${kind} ${id}`;
 }

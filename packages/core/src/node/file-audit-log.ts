@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../audit/audit-event.js";
@@ -164,7 +164,7 @@ export class FileAuditLog implements AuditSink {
     if (this.#closed)
       return Promise.reject(new AgentGateError("audit_unavailable", "The audit log is closed."));
     const body = recordBody(this.#seq, this.#prev, event);
-    const hash = createHash("sha256").update(body).digest("hex");
+    const hash = digest("sha256", body, "hex");
     const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
     const bytes = Buffer.byteLength(line);
     try {
@@ -393,7 +393,7 @@ function lastRecord(path: string): {
     if (
       split === undefined ||
       typeof seq !== "number" ||
-      createHash("sha256").update(split.body).digest("hex") !== split.hash
+      digest("sha256", split.body, "hex") !== split.hash
     ) {
       throw new AgentGateError(
         "audit_unavailable",

@@ -4,9 +4,9 @@ import { type Clock, systemClock } from "../clock.js";
 import {
   createRevocation,
   type Revocation,
+  RevocationIndex,
   type RevocationKind,
   type RevocationList,
-  revocationKey,
 } from "../identity/revocation-list.js";
 import { FileProbe } from "./file-probe.js";
 
@@ -32,7 +32,7 @@ const KINDS = new Set<RevocationKind>(["agent", "token", "key"]);
  * cannot be read, `isRevoked` answers `true` for everything (fail closed) until it can.
  */
 export class FileRevocationList implements RevocationList {
-  readonly #entries = new Map<string, Revocation>();
+  readonly #entries = new RevocationIndex();
   readonly #probe: FileProbe;
   readonly #clock: Clock;
   #offset = 0;
@@ -59,13 +59,13 @@ export class FileRevocationList implements RevocationList {
 
   isRevoked(kind: RevocationKind, id: string): boolean {
     this.#refresh();
-    return this.#failed || this.#entries.has(revocationKey(kind, id));
+    return this.#failed || this.#entries.has(kind, id);
   }
 
   async list(): Promise<readonly Revocation[]> {
     this.#probe.reset();
     this.#refresh();
-    return [...this.#entries.values()];
+    return this.#entries.list();
   }
 
   version(): number {
@@ -74,10 +74,7 @@ export class FileRevocationList implements RevocationList {
   }
 
   #add(entry: Revocation): void {
-    const key = revocationKey(entry.kind, entry.id);
-    if (this.#entries.has(key)) return;
-    this.#entries.set(key, entry);
-    this.#version++;
+    if (this.#entries.add(entry)) this.#version++;
   }
 
   #refresh(): void {

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import { createReadStream, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -81,7 +81,7 @@ export async function verifyAuditLog(
               `sequence jumps from ${expected - 1} to ${String(record.seq)} (records deleted or reordered)`,
             );
       }
-      if (createHash("sha256").update(split.body).digest("hex") !== split.hash)
+      if (digest("sha256", split.body, "hex") !== split.hash)
         return fail(`record ${expected} was edited`);
       if (record.prev !== prev)
         return fail(`record ${expected} does not chain to record ${expected - 1}`);

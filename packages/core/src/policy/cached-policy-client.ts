@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from "../clock.js";
 import type { RevocationList } from "../identity/revocation-list.js";
+import { contentKey } from "../internal/frozen-json.js";
 import type { AccessRequest } from "./access-request.js";
 import type { Decision } from "./decision.js";
 import type { EvaluateOptions, PolicyClient } from "./policy-client.js";
@@ -87,12 +88,18 @@ export class CachedPolicyClient implements PolicyClient {
   }
 }
 
+/**
+ * The cache key: the whole request, with the time reduced to the minute in its zone. The subject
+ * a gate builds is frozen and reused while the caller's token and record stay the same, so it
+ * stands in the key as a short tag, and on the hot path only the action, resource and context
+ * are serialised.
+ */
 function keyOf(request: AccessRequest): string {
-  const { time } = request.context;
-  return JSON.stringify([
-    request.subject,
+  const { time, ...context } = request.context;
+  return `${contentKey(request.subject)}\n${JSON.stringify([
     request.action,
     request.resource,
-    { ...request.context, time: [time.timeZone, time.date, time.hour, time.minute, time.weekday] },
-  ]);
+    context,
+    [time.timeZone, time.date, time.hour, time.minute, time.weekday],
+  ])}`;
 }

@@ -1,7 +1,15 @@
 import type { ToolDescriptor } from "../gate/tool-invocation.js";
 import type { AgentRecord } from "../identity/agent-record.js";
 import type { VerifiedAgent } from "../identity/agent-token.js";
-import type { AccessContext, AccessRequest, AccessResource, AccessTime } from "./access-request.js";
+import { freezeWithJson } from "../internal/frozen-json.js";
+import { isoTime } from "../internal/iso-time.js";
+import type {
+  AccessContext,
+  AccessRequest,
+  AccessResource,
+  AccessSubject,
+  AccessTime,
+} from "./access-request.js";
 
 /** What {@link buildAccessRequest} needs. */
 export interface RequestInput {
@@ -40,31 +48,68 @@ export function buildAccessRequest(input: RequestInput): AccessRequest {
     ...(input.arguments === undefined ? {} : { arguments: input.arguments }),
   };
   return {
-    subject: {
-      type: "agent",
-      id: agent.agent.toString(),
-      properties: {
-        owner: record.owner,
-        supervision: record.supervision,
-        ...(record.team === undefined ? {} : { team: record.team }),
-        labels: record.labels,
-        scopes: input.scopes,
-        principal: agent.principal.id,
-        principalType: agent.principal.kind,
-        chain: agent.chain,
-        delegated: agent.delegated,
-      },
-    },
+    subject: subjectOf(agent, record, input.scopes),
     action: {
       name: tool.action ?? "execute",
-      properties: {
-        tool: tool.name,
-        ...(tool.server === undefined ? {} : { server: tool.server }),
-      },
+      properties:
+        tool.server === undefined ? { tool: tool.name } : { tool: tool.name, server: tool.server },
     },
     resource,
     context,
   };
+}
+
+interface SubjectMemo {
+  readonly record: AgentRecord;
+  readonly scopes: readonly string[];
+  readonly subject: AccessSubject;
+}
+
+const subjects = new WeakMap<VerifiedAgent, SubjectMemo>();
+
+/**
+ * The request's subject. A verified agent calls again and again with the same token, record and
+ * scopes, so its subject is built once, frozen with its JSON (see `freezeWithJson`) and reused
+ * while all three stay the same. Only frozen records are remembered (the embedded registries
+ * freeze theirs): a record changed in place must never leave a stale subject behind.
+ */
+function subjectOf(
+  agent: VerifiedAgent,
+  record: AgentRecord,
+  scopes: readonly string[],
+): AccessSubject {
+  const reusable =
+    Object.isFrozen(agent) && Object.isFrozen(record) && Object.isFrozen(record.labels);
+  if (reusable) {
+    const memo = subjects.get(agent);
+    if (memo !== undefined && memo.record === record && sameStrings(memo.scopes, scopes))
+      return memo.subject;
+  }
+  const subject: AccessSubject = {
+    type: "agent",
+    id: agent.agent.toString(),
+    properties: {
+      owner: record.owner,
+      supervision: record.supervision,
+      ...(record.team === undefined ? {} : { team: record.team }),
+      labels: { ...record.labels },
+      scopes: [...scopes],
+      principal: agent.principal.id,
+      principalType: agent.principal.kind,
+      chain: [...agent.chain],
+      delegated: agent.delegated,
+    },
+  };
+  if (!reusable) return subject;
+  freezeWithJson(subject);
+  subjects.set(agent, { record, scopes: subject.properties.scopes, subject });
+  return subject;
+}
+
+function sameStrings(left: readonly string[], right: readonly string[]): boolean {
+  if (left.length !== right.length) return false;
+  for (let index = 0; index < left.length; index++) if (left[index] !== right[index]) return false;
+  return true;
 }
 
 /** A tool's resource id: its name, qualified by its server (`server/name`) when it has one. */
@@ -106,10 +151,15 @@ export function accessTime(epochMs: number, timeZone: string): AccessTime {
     cached = { minute, fields: localFields(epochMs, timeZone) };
     lastMinute.set(timeZone, cached);
   }
+  const { fields } = cached;
   return {
-    instant: new Date(epochMs).toISOString(),
+    instant: isoTime(epochMs),
     epochSeconds: Math.floor(epochMs / 1000),
-    ...cached.fields,
+    timeZone: fields.timeZone,
+    date: fields.date,
+    hour: fields.hour,
+    minute: fields.minute,
+    weekday: fields.weekday,
   };
 }
 
