@@ -1,12 +1,11 @@
 // `pnpm bench` for the audit log: append cost per durability mode beside the floor (the same
 // JSON + SHA-256 + one synchronous write, nothing else), then throughput: one writer in
 // `process` mode, 64 concurrent callers in `group` mode.
-import { createHash } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, writeSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileAuditLog } from "../dist/node/index.js";
-import { compare, machine, table } from "./harness.mjs";
+import { auditFloor, compare, machine, table } from "./harness.mjs";
 
 const event = {
   v: 1,
@@ -30,15 +29,9 @@ const event = {
   },
 };
 const dir = () => mkdtempSync(join(tmpdir(), "agentgate-bench-audit-"));
+const writeFloor = await auditFloor(join(dir(), "floor.jsonl"));
 
-const floorFd = openSync(join(dir(), "floor.jsonl"), "a");
-let prev = "0".repeat(64);
-let seq = 0;
-const floor = () => {
-  const body = JSON.stringify({ seq: seq++, prev, ...event });
-  prev = createHash("sha256").update(body).digest("hex");
-  writeSync(floorFd, `${body.slice(0, -1)},"hash":"${prev}"}\n`);
-};
+const floor = () => writeFloor(event);
 const logs = {
   process: await FileAuditLog.open({ directory: join(dir(), "audit"), durability: "process" }),
   fsync: await FileAuditLog.open({ directory: join(dir(), "audit"), durability: "fsync" }),
@@ -73,7 +66,6 @@ const floorRate = await throughput(async () => floor(), 1, 200_000);
 const processRate = await throughput((record) => processLog.write(record), 1, 200_000);
 const groupRate = await throughput((record) => groupLog.write(record), 64, 200_000);
 for (const log of [logs.process, logs.fsync, processLog, groupLog]) await log.close();
-closeSync(floorFd);
 
 console.log(`\n## Audit log\n\n${await machine()}\n`);
 console.log(table(latency, "floor: JSON + SHA-256 + write"));

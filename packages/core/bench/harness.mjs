@@ -87,3 +87,22 @@ export async function allowAllGate({ agent, audience, maxScopes, owner = "bench"
   });
   return { gate, authority, credential };
 }
+
+/**
+ * The floor of one audit record: the same JSON, SHA-256 chain hash and one synchronous append
+ * the log does, and nothing else (no validation, locking, rotation or checkpoints).
+ * @param {string} path a file to append to
+ * @returns {(event: object) => void}
+ */
+export async function auditFloor(path) {
+  const { hash } = await import("node:crypto");
+  const { openSync, writeSync } = await import("node:fs");
+  const fd = openSync(path, "a");
+  let prev = "0".repeat(64);
+  let seq = 0;
+  return (event) => {
+    const body = `{"seq":${seq++},"prev":"${prev}",${JSON.stringify(event).slice(1)}`;
+    prev = hash("sha256", body, "hex");
+    writeSync(fd, `${body.slice(0, -1)},"hash":"${prev}"}\n`);
+  };
+}

@@ -124,7 +124,7 @@ function resourcesOf(
   const found: Record<string, string> = {};
   for (const [type, path] of Object.entries(tool.resources ?? {})) {
     let value: unknown = args;
-    for (const part of path.split(".")) {
+    for (const part of pathParts(path)) {
       value =
         typeof value === "object" && value !== null && Object.hasOwn(value, part)
           ? (value as Record<string, unknown>)[part]
@@ -133,6 +133,19 @@ function resourcesOf(
     if (typeof value === "string" || typeof value === "number") found[type] = String(value);
   }
   return found;
+}
+
+const splitPaths = new Map<string, readonly string[]>();
+
+/** `path.split(".")`, kept per path: tools name the same few paths on every call. */
+function pathParts(path: string): readonly string[] {
+  let parts = splitPaths.get(path);
+  if (parts === undefined) {
+    parts = path.split(".");
+    if (splitPaths.size >= 1024) splitPaths.clear();
+    splitPaths.set(path, parts);
+  }
+  return parts;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
