@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from "../clock.js";
 import type { RevocationList } from "../identity/revocation-list.js";
-import { contentKey } from "../internal/frozen-json.js";
+import { contentKey } from "../internal/content-key.js";
 import type { AccessRequest } from "./access-request.js";
 import type { Decision } from "./decision.js";
 import type { EvaluateOptions, PolicyClient } from "./policy-client.js";

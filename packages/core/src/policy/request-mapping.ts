@@ -1,7 +1,7 @@
 import type { ToolDescriptor } from "../gate/tool-invocation.js";
 import type { AgentRecord } from "../identity/agent-record.js";
 import type { VerifiedAgent } from "../identity/agent-token.js";
-import { freezeWithJson } from "../internal/frozen-json.js";
+import { freezeWithTag } from "../internal/content-key.js";
 import { isoTime } from "../internal/iso-time.js";
 import type {
   AccessContext,
@@ -69,7 +69,7 @@ const subjects = new WeakMap<VerifiedAgent, SubjectMemo>();
 
 /**
  * The request's subject. A verified agent calls again and again with the same token, record and
- * scopes, so its subject is built once, frozen with its JSON (see `freezeWithJson`) and reused
+ * scopes, so its subject is built once, frozen and tagged (see `freezeWithTag`) and reused
  * while all three stay the same. Only frozen records are remembered (the embedded registries
  * freeze theirs): a record changed in place must never leave a stale subject behind.
  */
@@ -101,7 +101,7 @@ function subjectOf(
     },
   };
   if (!reusable) return subject;
-  freezeWithJson(subject);
+  freezeWithTag(subject);
   subjects.set(agent, { record, scopes: subject.properties.scopes, subject });
   return subject;
 }
