@@ -9,6 +9,7 @@ import {
   deny,
   FunctionPolicyClient,
 } from "@agentgate/core";
+import * as wasm from "@cedar-policy/cedar-wasm/nodejs";
 import { compare, machine, table } from "../../core/bench/harness.mjs";
 import { CedarPolicyClient } from "../dist/index.js";
 import { SUPPORT, store } from "./stores.mjs";
@@ -48,6 +49,24 @@ const predicate = (r) =>
   r.context.time.hour < 17;
 const floor = new FunctionPolicyClient((r) => (predicate(r) ? allow("ok") : deny("no")));
 
+// The engine's own floor: one call into cedar-wasm with a single unconditional permit, pre-parsed,
+// no entities and an empty context. Whatever AgentGate sends, no decision costs less.
+if (
+  wasm.preparsePolicySet("bench-floor", {
+    staticPolicies: { p: "permit(principal, action, resource);" },
+  }).type !== "success"
+)
+  throw new Error("the floor policy must parse");
+const engineFloor = () =>
+  wasm.statefulIsAuthorized({
+    principal: { type: "Agent", id: SUPPORT },
+    action: { type: "Action", id: "read" },
+    resource: { type: "Tool", id: "crm_lookup" },
+    context: {},
+    entities: [],
+    preparsedPolicySetId: "bench-floor",
+  });
+
 const clients = {
   "20 sliced": new CedarPolicyClient({ policies: store(20) }),
   "20 whole set": new CedarPolicyClient({ policies: store(20), slicing: false }),
@@ -74,6 +93,7 @@ const results = await compare(
       run: () => floor.evaluate(request),
       batch: 50,
     },
+    { name: "Cedar engine alone: one permit-all policy, no entities", run: engineFloor, batch: 5 },
     ...Object.entries(clients).map(([name, client]) => ({
       name: `Cedar, ${name}`,
       run: () => client.evaluate(request),
