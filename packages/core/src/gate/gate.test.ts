@@ -589,6 +589,48 @@ describe("Gate + CachedPolicyClient: C33", () => {
 });
 
 describe("Gate: identity in nested calls", () => {
+  it("a tool cannot change the verified identity it runs with, for itself or for later calls", async () => {
+    const { gate, token, events } = await makeGate();
+    const credential = await token(SUPPORT);
+    const call = { tool: crmLookup, arguments: { customerId: "acme" }, credential };
+    const describe = () => {
+      const agent = currentAgent();
+      return `${agent.principal.id} ${agent.agent.name} ${agent.attributes.owner} ${agent.scopes.join(",")}`;
+    };
+    let before: string | undefined;
+    const attempts = await gate.invoke(call, async () => {
+      before = describe();
+      const agent = currentAgent() as unknown as Record<string, Record<string, unknown>>;
+      const tries: Array<() => void> = [
+        () => {
+          (agent.principal as Record<string, unknown>).id = OPS;
+        },
+        () => {
+          (agent.agent as Record<string, unknown>).name = "ops";
+        },
+        () => {
+          (agent.attributes as Record<string, unknown>).owner = "mallory";
+        },
+        () => {
+          (agent.scopes as unknown as string[]).push("crm:write");
+        },
+      ];
+      return tries.filter((attempt) => {
+        try {
+          attempt();
+          return true;
+        } catch {
+          return false;
+        }
+      }).length;
+    });
+    expect(attempts).toBe(0);
+    const after = await gate.invoke(call, async () => describe());
+    expect(before).toMatch(new RegExp(`^${SUPPORT} support alice@acme.example crm:read`));
+    expect(after).toBe(before);
+    expect(events().at(-2)).toMatchObject({ principal: SUPPORT, agent: SUPPORT });
+  });
+
   it("J72: concurrent calls of two agents each see their own agent through currentAgent()", async () => {
     const { gate, token } = await makeGate({ policy: new FunctionPolicyClient(() => allow("ok")) });
     const tokens = { [SUPPORT]: await token(SUPPORT), [OPS]: await token(OPS) };

@@ -38,6 +38,8 @@ export class AgentId {
     readonly name: string,
   ) {
     this.#uri = `${PREFIX}${trustDomain}/${AGENT_SEGMENT}/${name}`;
+    // Shared by every verified identity that names this agent: nobody may change it.
+    Object.freeze(this);
   }
 
   /**

@@ -342,11 +342,11 @@ export class TokenVerifier {
   }
 
   #principalOf(sub: string, delegated: boolean): Principal {
-    if (this.#isOwnAgent(sub)) return { id: sub, kind: "agent" };
+    if (this.#isOwnAgent(sub)) return Object.freeze({ id: sub, kind: "agent" });
     // Without delegation the subject must be the agent itself (A13).
     if (!delegated) throw invalid("sub is not an agent of this trust domain");
     if (sub.startsWith("spiffe:") || !USER_PRINCIPAL.test(sub)) throw invalid("sub is malformed");
-    return { id: sub, kind: "user" };
+    return Object.freeze({ id: sub, kind: "user" });
   }
 
   #isOwnAgent(value: unknown): boolean {
