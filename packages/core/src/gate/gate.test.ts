@@ -589,7 +589,7 @@ describe("Gate + CachedPolicyClient: C33", () => {
 });
 
 describe("Gate: identity in nested calls", () => {
-  it("a tool cannot change the verified identity it runs with, for itself or for later calls", async () => {
+  it("J72: a tool cannot change the verified identity it runs with, for itself or for later calls", async () => {
     const { gate, token, events } = await makeGate();
     const credential = await token(SUPPORT);
     const call = { tool: crmLookup, arguments: { customerId: "acme" }, credential };
