@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { withDeadline } from "./deadline.js";
 
 const timeout = () => new Error("timed out");
@@ -38,6 +38,18 @@ describe("withDeadline", () => {
     await Promise.all(calls);
     expect(finished).toEqual([20, 50, 80]);
     expect(performance.now() - started).toBeGreaterThanOrEqual(75);
+  });
+
+  it("times out in fake time, even after real calls left a real timer armed", async () => {
+    await withDeadline(Promise.resolve(1), 5000, timeout);
+    vi.useFakeTimers();
+    try {
+      const outcome = withDeadline(never(), 2000, timeout).catch((error: Error) => error.message);
+      await vi.advanceTimersByTimeAsync(2001);
+      await expect(Promise.race([outcome, Promise.resolve("pending")])).resolves.toBe("timed out");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   // The shared timer holds the process open only while something waits: a short script that made
