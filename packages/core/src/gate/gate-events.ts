@@ -55,33 +55,18 @@ export function baseEvent(
   }
   if (facts.arguments !== undefined) event.arguments = facts.arguments;
   const metadata = invocation.metadata;
-  if (metadata !== undefined) {
-    if (metadata.traceId !== undefined || metadata.spanId !== undefined) {
-      const trace: NonNullable<AuditEvent["trace"]> = {};
-      if (metadata.traceId !== undefined) trace.traceId = metadata.traceId;
-      if (metadata.spanId !== undefined) trace.spanId = metadata.spanId;
-      event.trace = trace;
-    }
+  if (metadata?.traceId !== undefined || metadata?.spanId !== undefined) {
+    const trace: NonNullable<AuditEvent["trace"]> = {};
+    if (metadata.traceId !== undefined) trace.traceId = metadata.traceId;
+    if (metadata.spanId !== undefined) trace.spanId = metadata.spanId;
+    event.trace = trace;
   }
   const details: Record<string, unknown> = {};
-  let hasDetails = false;
-  if (metadata?.framework !== undefined) {
-    details.framework = metadata.framework;
-    hasDetails = true;
-  }
-  if (metadata?.toolCallId !== undefined) {
-    details.toolCallId = metadata.toolCallId;
-    hasDetails = true;
-  }
-  if (metadata?.runId !== undefined) {
-    details.runId = metadata.runId;
-    hasDetails = true;
-  }
-  if (facts.tokenFingerprint !== undefined) {
-    details.tokenFingerprint = facts.tokenFingerprint;
-    hasDetails = true;
-  }
-  if (hasDetails) event.details = details;
+  if (metadata?.framework !== undefined) details.framework = metadata.framework;
+  if (metadata?.toolCallId !== undefined) details.toolCallId = metadata.toolCallId;
+  if (metadata?.runId !== undefined) details.runId = metadata.runId;
+  if (facts.tokenFingerprint !== undefined) details.tokenFingerprint = facts.tokenFingerprint;
+  if (Object.keys(details).length > 0) event.details = details;
   return event;
 }
 
