@@ -40,6 +40,7 @@ export interface CedarDirectoryOptions {
   readonly schemaPath?: string;
   /** Reload when a file changes, keeping the last good set when a reload fails. Default `false`. */
   readonly watch?: boolean;
+  /** See {@link CedarPolicyClientOptions.slicing}. Default `true`. */
   readonly slicing?: boolean;
 }
 

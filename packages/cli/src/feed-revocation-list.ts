@@ -17,6 +17,7 @@ export interface FeedRevocationListOptions {
    * Default 10,000 ms.
    */
   readonly maxStalenessMs?: number;
+  /** The HTTP client. Default: the global `fetch`. */
   readonly fetch?: typeof fetch;
 }
 

@@ -18,12 +18,15 @@ export interface AgentReportRow {
 
 /** Options of {@link accessReport}. */
 export interface ReportOptions {
+  /** ISO 8601 start of the period. Default: the log's beginning. */
   readonly from?: string;
+  /** ISO 8601 end of the period. Default: now. */
   readonly to?: string;
   /** An agent with no call for this many days is reported idle. Default 30. */
   readonly idleDays?: number;
   /** A day with at least this many denials for one agent is a spike. Default 10. */
   readonly spikeDenials?: number;
+  /** The time idle days are counted to, in epoch milliseconds. Default: `Date.now()`. */
   readonly now?: number;
 }
 

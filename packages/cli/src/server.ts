@@ -7,6 +7,7 @@ import type { Workspace } from "./workspace.js";
 
 /** Options of {@link startServer}. */
 export interface ServeOptions {
+  /** The trust domain's directory, opened (keys, registry, policies, audit log). */
   readonly workspace: Workspace;
   /** Default 127.0.0.1. */
   readonly host?: string;

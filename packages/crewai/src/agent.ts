@@ -5,8 +5,11 @@ import type { CrewTool } from "./crew-tool.js";
 export interface AgentOptions {
   /** How coworkers address it, e.g. `Researcher`. */
   readonly role: string;
+  /** What it works towards; part of its system prompt. */
   readonly goal: string;
+  /** Who it is, for its system prompt. Default empty. */
   readonly backstory?: string;
+  /** Its tools; every call runs through the crew's gate under this agent's identity. */
   readonly tools?: readonly CrewTool[];
   /** Give it the "delegate work" and "ask a question" tools over its coworkers. */
   readonly allowDelegation?: boolean;
@@ -47,7 +50,9 @@ export class Agent {
 
 /** What defines a task. */
 export interface TaskOptions {
+  /** What to do, as the agent is told it. */
   readonly description: string;
+  /** What a finished answer looks like. */
   readonly expectedOutput: string;
   /** Who does it; in a hierarchical crew the manager decides when absent. */
   readonly agent?: Agent;

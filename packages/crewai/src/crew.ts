@@ -20,7 +20,9 @@ import { type CrewTool, descriptorOf, stringify } from "./crew-tool.js";
 
 /** What defines a crew. */
 export interface CrewOptions {
+  /** The crew's members, each with its own identity. */
   readonly agents: readonly Agent[];
+  /** The work, in order. */
   readonly tasks: readonly Task[];
   /** `sequential` (default): each task by its agent, in order. `hierarchical`: a manager delegates. */
   readonly process?: "sequential" | "hierarchical";

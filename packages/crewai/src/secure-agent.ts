@@ -20,6 +20,7 @@ export interface ToolLike {
 
 /** Options of {@link secureCrewAgent}. */
 export interface SecureCrewAgentOptions {
+  /** The gate the agent's tool calls go through. */
   readonly gate: Gate;
   /** This agent's own credential (a `CredentialProvider` for its identity). */
   readonly credential: CredentialSource;

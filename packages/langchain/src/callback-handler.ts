@@ -11,6 +11,7 @@ import { describeTool, type ToolPolicy } from "./tool-policy.js";
 
 /** Options of {@link AgentGateCallbackHandler}. */
 export interface AgentGateCallbackHandlerOptions {
+  /** The gate that checks each tool call the handler sees. */
   readonly gate: Gate;
   /**
    * The agent's credential. Bound here rather than read from run metadata, because metadata is

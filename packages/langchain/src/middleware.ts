@@ -13,6 +13,7 @@ import {
 
 /** Options of {@link agentGateMiddleware}. */
 export interface AgentGateMiddlewareOptions extends CredentialOptions {
+  /** The gate every tool call of the agent goes through. */
   readonly gate: Gate;
   /** Policy mapping per tool name (else `tool.metadata.agentgate`, else action `execute`). */
   readonly tools?: Readonly<Record<string, ToolPolicy>>;

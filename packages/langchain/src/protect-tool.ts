@@ -19,6 +19,7 @@ const PROTECTED = Symbol.for("agentgate.langchain.protected");
 
 /** Options of {@link protectTool}. */
 export interface ProtectToolOptions extends CredentialOptions {
+  /** The gate the tool's calls go through. */
   readonly gate: Gate;
   /** The tool's action kind and resources (else `tool.metadata.agentgate`, else `execute`). */
   readonly policy?: ToolPolicy;
@@ -31,6 +32,7 @@ export interface ProtectToolOptions extends CredentialOptions {
 
 /** Options of {@link protectTools}: like {@link ProtectToolOptions}, with a policy per tool name. */
 export interface ProtectToolsOptions extends Omit<ProtectToolOptions, "policy"> {
+  /** Policy mapping per tool name; tools not named get the defaults. */
   readonly policies?: Readonly<Record<string, ToolPolicy>>;
 }
 

@@ -5,6 +5,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 
 /** Options of {@link mcpTokenVerifier} and {@link authenticateRequest}. */
 export interface McpAuthOptions {
+  /** Verifies the bearer tokens. */
   readonly verifier: TokenVerifier;
   /** This server's resource URL: the audience its tokens must name, alone. */
   readonly audience: string;

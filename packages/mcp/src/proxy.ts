@@ -22,9 +22,11 @@ export type McpUpstream = Pick<Client, "listTools" | "callTool">;
 
 /** Options of {@link createMcpProxy}. */
 export interface McpProxyOptions {
+  /** The gate every proxied call goes through. */
   readonly gate: Gate;
   /** The upstream server's identity: its tools are `<serverId>/<tool>` in policy and audit. */
   readonly serverId: string;
+  /** An MCP client connected to the server being proxied (its `listTools` and `callTool`). */
   readonly upstream: McpUpstream;
   /**
    * The identity of callers whose requests carry no `_meta` token: a proxy started for one agent

@@ -21,12 +21,14 @@ export interface McpToolPolicy {
 
 /** Options of {@link guardMcpServer}. */
 export interface GuardMcpServerOptions {
+  /** The gate every tool call of this server goes through. */
   readonly gate: Gate;
   /**
    * This server's identity: tools are named `<serverId>/<tool>` in policy and audit, so two
    * servers' tools of the same name never share rules (SECURITY-CASES I66).
    */
   readonly serverId: string;
+  /** Policy mapping per tool name (action kind, resources). Default: from the tools' annotations. */
   readonly tools?: Readonly<Record<string, McpToolPolicy>>;
   /** Show each caller only the tools it could be permitted to call. Default `true`. */
   readonly filterToolsList?: boolean;

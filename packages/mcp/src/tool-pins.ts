@@ -52,7 +52,9 @@ export class ToolPins {
 
 /** Options of {@link pinTools}. */
 export interface PinToolsOptions {
+  /** The server's identity, as in policy and audit. */
   readonly serverId: string;
+  /** Where approved tool definitions are kept. */
   readonly pins: ToolPins;
   /** Where `tool_changed` events go. */
   readonly audit?: AuditSink;

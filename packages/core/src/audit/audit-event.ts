@@ -23,6 +23,7 @@ export const auditEventTypeSchema = z.enum([
   "tool_changed",
   "log_recovered",
 ]);
+/** The type of an {@link AuditEvent} (see {@link auditEventTypeSchema}). */
 export type AuditEventType = z.infer<typeof auditEventTypeSchema>;
 
 const shortText = z.string().max(2048);
@@ -96,6 +97,7 @@ export const auditEventSchema = z.strictObject({
   /** Anything else worth keeping (no secrets, no raw tokens). */
   details: z.record(z.string(), z.unknown()).optional(),
 });
+/** One audit event, as producers build it (see {@link auditEventSchema} for every field). */
 export type AuditEvent = z.infer<typeof auditEventSchema>;
 
 /** An event as the log stores it: with its sequence number and hash chain. */

@@ -13,6 +13,7 @@ export interface CredentialProviderOptions {
   readonly issue: () => Promise<IssuedToken | { token: string; expiresAt: number }>;
   /** Refresh this many seconds before expiry (default 60, or a third of the lifetime if shorter). */
   readonly refreshBeforeSeconds?: number;
+  /** Time source for renewal. Default: the system clock. */
   readonly clock?: Clock;
 }
 

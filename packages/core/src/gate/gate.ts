@@ -35,15 +35,19 @@ import type { InvocationContext, ToolDescriptor, ToolInvocation } from "./tool-i
 export interface GateOptions {
   /** This service's token audience. */
   readonly audience: string;
+  /** Verifies the presented agent tokens. */
   readonly verifier: TokenVerifier;
   /** Authoritative agent records: supervision and expiry are checked on every call. */
   readonly registry: AgentRegistry;
+  /** Decides each call; any failure denies. */
   readonly policy: PolicyClient;
+  /** Where every decision and outcome is written before the call goes on. */
   readonly audit: AuditSink;
   /** Enables {@link Gate.delegate}. */
   readonly authority?: Authority;
   /** Asked when a decision requires approval or a supervised agent takes a risky action. */
   readonly approvals?: ApprovalProvider;
+  /** Time source for events and the policy context. Default: the system clock. */
   readonly clock?: Clock;
   /** IANA time zone for the policy context's local time. Default `UTC`. */
   readonly timeZone?: string;
@@ -59,6 +63,7 @@ export interface GateOptions {
   readonly supervisedApprovalKinds?: readonly ActionKind[];
   /** Bounds on argument size and shape (SECURITY-CASES G54). */
   readonly argumentBounds?: Partial<CopyBounds>;
+  /** Makes invocation and event ids. Default: 128 random bits in hex. */
   readonly createId?: () => string;
   /**
    * Told about failures that cannot change a call's result any more: an `outcome` event that

@@ -40,6 +40,7 @@ export interface AuthorityOptions {
   readonly keyStore?: KeyStore;
   /** Revocations checked at issue and verification. Default: in memory. */
   readonly revocations?: RevocationList;
+  /** Time source for issuing and revoking. Default: the system clock. */
   readonly clock?: Clock;
   /** Algorithm of newly generated keys. Default `EdDSA` (Ed25519). */
   readonly algorithm?: SigningAlgorithm;
@@ -115,12 +116,19 @@ export interface KeyInfo {
  * ```
  */
 export class Authority implements KeySet {
+  /** The trust domain whose agents it issues for, e.g. `acme.example`. */
   readonly trustDomain: string;
+  /** The `iss` of its tokens. */
   readonly issuer: string;
+  /** Where agents must be registered (and not suspended or expired) to get a token. */
   readonly registry: AgentRegistry;
+  /** Its revocations; its verifiers check them on every call. */
   readonly revocations: RevocationList;
+  /** Its time source. */
   readonly clock: Clock;
+  /** How many actors a delegation chain may hold. */
   readonly maxDelegationDepth: number;
+  /** The longest lifetime a token may be issued for. */
   readonly maxTtlSeconds: number;
   readonly #keyStore: KeyStore;
   readonly #algorithm: SigningAlgorithm;

@@ -87,10 +87,12 @@ export class RevocationIndex {
     return true;
   }
 
+  /** True when `id` of `kind` was added. */
   has(kind: RevocationKind, id: string): boolean {
     return this.#byKind.get(kind)?.has(id) === true;
   }
 
+  /** Every revocation, oldest first (a copy). */
   list(): Revocation[] {
     return this.#all.slice();
   }

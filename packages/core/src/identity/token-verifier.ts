@@ -36,6 +36,7 @@ export interface TokenVerifierOptions {
   readonly keys: KeySet;
   /** Checked for every agent in the chain, the token id and the key id on every verification. */
   readonly revocations?: RevocationList;
+  /** Time source for expiry checks. Default: the system clock. */
   readonly clock?: Clock;
   /** Algorithms accepted; default both `EdDSA` and `ES256`. Each key is further pinned to its own. */
   readonly algorithms?: readonly SigningAlgorithm[];

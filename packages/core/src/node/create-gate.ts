@@ -14,11 +14,15 @@ import { JsonFileAgentRegistry } from "./json-file-agent-registry.js";
 
 /** What `agentgate init` writes to `<directory>/config.json`. */
 export interface GateConfig {
+  /** The trust domain whose agents this gate serves, e.g. `acme.example`. */
   readonly trustDomain: string;
   /** The audience of this gate's tool calls. */
   readonly audience: string;
+  /** The token issuer (`iss`). Default `spiffe://<trustDomain>`. */
   readonly issuer?: string;
+  /** IANA time zone of the policy context's local time. Default `UTC`. */
   readonly timeZone?: string;
+  /** Deployment environment in the policy context. Default `development`. */
   readonly environment?: string;
 }
 
@@ -26,6 +30,7 @@ export interface GateConfig {
 export interface CreateGateOptions extends Partial<Omit<GateOptions, "verifier">> {
   /** Where everything lives. Default `.agentgate`. */
   readonly directory?: string;
+  /** The trust domain. Default: the one in `<directory>/config.json`. */
   readonly trustDomain?: string;
   /** Durability of the default file audit log. Default `process`. */
   readonly durability?: AuditDurability;

@@ -37,6 +37,7 @@ export interface AuditFileSystem {
 export interface FileAuditLogOptions {
   /** The log's directory. Default `.agentgate/audit`. */
   readonly directory?: string;
+  /** When `write` resolves (see {@link AuditDurability}). Default `process`. */
   readonly durability?: AuditDurability;
   /**
    * Group-commit window in `group` mode. Default 0: records queued by callers that are already
@@ -51,7 +52,9 @@ export interface FileAuditLogOptions {
   readonly checkpointPath?: string;
   /** The checkpoint signing key. Default `<directory>.checkpoint-key.json`, created on first use. */
   readonly checkpointKeyPath?: string;
+  /** Time source for events the log writes itself. Default: the system clock. */
   readonly clock?: Clock;
+  /** Replaces the file operations, to test a failing disk. Default: `node:fs`. */
   readonly fileSystem?: AuditFileSystem;
 }
 

@@ -12,6 +12,7 @@ import { FileProbe } from "./file-probe.js";
 
 /** Options of {@link FileRevocationList}. */
 export interface FileRevocationListOptions {
+  /** Time source for revocation times and refreshes. Default: the system clock. */
   readonly clock?: Clock;
   /**
    * How often, at most, `isRevoked` looks for revocations written by other processes

@@ -10,6 +10,7 @@ import { FileProbe } from "./file-probe.js";
 
 /** Options of {@link JsonFileAgentRegistry}. */
 export interface JsonFileAgentRegistryOptions {
+  /** Time source for reloads. Default: the system clock. */
   readonly clock?: Clock;
   /** How often, at most, to look for changes made by other processes (default 250 ms). */
   readonly refreshMs?: number;

@@ -24,6 +24,7 @@ export interface AuthZenPolicyClientOptions {
    * acting agent in `context.agent`, as the COAZ-MCP profile expects.
    */
   readonly mapping?: AuthZenMapping;
+  /** The HTTP client. Default: the global `fetch`. */
   readonly fetch?: typeof fetch;
 }
 

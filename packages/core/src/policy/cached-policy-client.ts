@@ -13,6 +13,7 @@ export interface CachedPolicyClientOptions {
   readonly maxEntries?: number;
   /** Its changes drop every cached decision. */
   readonly revocations?: RevocationList;
+  /** Time source for the TTL. Default: the system clock. */
   readonly clock?: Clock;
 }
 
