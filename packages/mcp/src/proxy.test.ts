@@ -224,6 +224,34 @@ describe("createMcpProxy: tokens and tools", () => {
     expect(pages).toBe(100);
   });
 
+  it("G54: calls naming tools that do not exist cannot make the proxy list the upstream on every call", async () => {
+    const { gate, credentials } = await gateFor(new FunctionPolicyClient(() => allow("all")));
+    let listings = 0;
+    const counting: McpUpstream = {
+      listTools: async () => {
+        listings++;
+        return { tools: [{ name: "real", inputSchema: { type: "object" } }] };
+      },
+      callTool: async () => ({ content: [{ type: "text", text: "ran" }] }),
+    };
+    const client = withAgentToken(
+      await downstream(createMcpProxy({ gate, serverId: "counted", upstream: counting })),
+      credentials(SUPPORT),
+    );
+    const unknown = Array.from({ length: 20 }, (_, index) =>
+      client.callTool({ name: `missing-${index}`, arguments: {} }),
+    );
+    for (const result of await Promise.all(unknown)) expect(text(result)).toMatch(/^Unknown tool/);
+    for (let index = 0; index < 20; index++) {
+      expect(text(await client.callTool({ name: `gone-${index}`, arguments: {} }))).toMatch(
+        /^Unknown tool/,
+      );
+    }
+    expect(listings).toBe(1);
+    expect(text(await client.callTool({ name: "real", arguments: {} }))).toBe("ran");
+    expect(listings).toBe(1);
+  });
+
   it("F50: an upstream tool that changes after it was pinned is flagged, hidden and refused", async () => {
     const { gate, audit, credentials } = await gateFor(
       new FunctionPolicyClient(() => allow("all")),

@@ -17,6 +17,8 @@ import { describe, type McpToolPolicy } from "./server-guard.js";
 import { tokenFromMeta } from "./token-meta.js";
 import { type PinToolsOptions, pinTools } from "./tool-pins.js";
 
+const UNKNOWN_NAME_RELIST_MS = 1000;
+
 /** The upstream server, as a connected SDK `Client` (stdio, Streamable HTTP, in-memory). */
 export type McpUpstream = Pick<Client, "listTools" | "callTool">;
 
@@ -74,8 +76,29 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       ? options.upstream
       : pinTools(options.upstream, { ...options.pins, serverId: options.serverId });
   let known = new Map<string, { tool: Tool; descriptor: ToolDescriptor }>();
+  let listing: Promise<typeof known> | undefined;
+  let listedAt = Number.NEGATIVE_INFINITY;
 
-  async function refresh(): Promise<Map<string, { tool: Tool; descriptor: ToolDescriptor }>> {
+  /** The upstream's tools, listed anew; concurrent callers share one listing. */
+  function refresh(): Promise<typeof known> {
+    listing ??= list().finally(() => {
+      listing = undefined;
+      listedAt = Date.now();
+    });
+    return listing;
+  }
+
+  /**
+   * The entry for `name`. A name not seen in the last listing lists the upstream again, at most
+   * once a second: callers naming tools that do not exist cannot make every call a full listing.
+   */
+  async function entryFor(name: string) {
+    const entry = known.get(name);
+    if (entry !== undefined || Date.now() - listedAt < UNKNOWN_NAME_RELIST_MS) return entry;
+    return (await refresh()).get(name);
+  }
+
+  async function list(): Promise<typeof known> {
     const tools: Tool[] = [];
     let cursor: string | undefined;
     // Follow pagination, bounded so that a misbehaving upstream cannot loop us forever.
@@ -129,7 +152,7 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       if (credential === undefined) {
         throw new AgentGateError("token_invalid", "The MCP request carries no agent token.");
       }
-      const entry = known.get(name) ?? (await refresh()).get(name);
+      const entry = await entryFor(name);
       if (entry === undefined) {
         return errorResult(`Unknown tool: ${name}`);
       }
