@@ -30,6 +30,27 @@ describe("guardMcpServer over the in-memory transport", () => {
     });
   });
 
+  it("I64: the tool receives the arguments the policy saw, as the gate's frozen copy", async () => {
+    const { server, credentials, audit } = await setup();
+    let received: { filter?: { customer?: string } } | undefined;
+    server.registerTool(
+      "search",
+      {
+        inputSchema: { filter: z.object({ customer: z.string() }) },
+        annotations: { readOnlyHint: true },
+      },
+      async (args) => {
+        received = args;
+        return { content: [{ type: "text", text: "ok" }] };
+      },
+    );
+    const client = withAgentToken(await connect(server), credentials(SUPPORT));
+    await client.callTool({ name: "search", arguments: { filter: { customer: "acme" } } });
+    expect(received).toEqual({ filter: { customer: "acme" } });
+    expect(received).toEqual(audit.events[0]?.arguments);
+    expect(Object.isFrozen(received?.filter)).toBe(true);
+  });
+
   it("F48: no token, a token for another audience, or a forged token: the tool does not run", async () => {
     const { server, calls, credentials } = await setup();
     const bare = await connect(server);

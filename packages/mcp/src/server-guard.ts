@@ -80,7 +80,9 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
           throw new AgentGateError("token_invalid", "The MCP request carries no agent token.");
         return await options.gate.invoke(
           { tool: descriptor, arguments: args ?? {}, credential, metadata: { framework: "mcp" } },
-          () => (config.inputSchema === undefined ? callback(extra) : callback(args, extra)),
+          // The tool gets the arguments the policy saw (the gate's frozen copy), never the request's.
+          (valid) =>
+            config.inputSchema === undefined ? callback(extra) : callback({ ...valid }, extra),
         );
       } catch (error) {
         if (!isAgentGateError(error)) throw error;
