@@ -69,15 +69,11 @@ export async function machine() {
  */
 export async function allowAllGate({ agent, audience, maxScopes, owner = "bench" }) {
   const core = await import("../dist/index.js");
-  const registry = new core.MemoryAgentRegistry([
-    core.defineAgent({ id: agent, owner, maxScopes }),
-  ]);
-  const authority = await core.Authority.create({ trustDomain: "acme.example", registry });
+  const { createTestGate } = await import("../dist/testing/index.js");
   const discard = { write: async () => {}, flush: async () => {}, close: async () => {} };
-  const gate = new core.Gate({
+  const { gate, authority } = await createTestGate({
     audience,
-    verifier: authority.verifier(),
-    registry,
+    agents: [{ id: agent, owner, maxScopes }],
     policy: new core.FunctionPolicyClient(() => core.allow("ok")),
     audit: discard,
   });

@@ -1,14 +1,5 @@
-import {
-  Authority,
-  allow,
-  currentAgent,
-  defineAgent,
-  deny,
-  FunctionPolicyClient,
-  Gate,
-  MemoryAgentRegistry,
-} from "@agentgate/core";
-import { MemoryAuditSink } from "@agentgate/core/testing";
+import { allow, currentAgent, deny, FunctionPolicyClient } from "@agentgate/core";
+import { createTestGate } from "@agentgate/core/testing";
 import { AIMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { describe, expect, it } from "vitest";
@@ -26,18 +17,6 @@ const USER = "user:carol@acme.example";
 const SCOPE_OF: Record<string, string> = { web_search: "web:search", write_report: "docs:write" };
 
 async function setup(options: { writerSuspended?: boolean } = {}) {
-  const registry = new MemoryAgentRegistry([
-    defineAgent({ id: MANAGER, owner: "carol@acme.example", maxScopes: ["web:search"] }),
-    defineAgent({ id: RESEARCHER, owner: "bob@acme.example", maxScopes: ["web:search"] }),
-    defineAgent({
-      id: WRITER,
-      owner: "bob@acme.example",
-      supervision: options.writerSuspended ? "suspended" : "autonomous",
-      maxScopes: ["docs:write"],
-    }),
-  ]);
-  const authority = await Authority.create({ trustDomain: "acme.example", registry });
-  const audit = new MemoryAuditSink();
   // Each tool needs its scope in the (verified, attenuated) token; delegating itself is allowed.
   const policy = new FunctionPolicyClient((request) => {
     if (request.action.name === "delegate")
@@ -47,13 +26,19 @@ async function setup(options: { writerSuspended?: boolean } = {}) {
       ? allow("scoped", { policies: ["scopes"] })
       : deny(`missing ${scope}`, { policies: ["scopes"] });
   });
-  const gate = new Gate({
+  const { registry, authority, audit, gate } = await createTestGate({
     audience: AUDIENCE,
-    verifier: authority.verifier(),
-    registry,
     policy,
-    audit,
-    authority,
+    agents: [
+      { id: MANAGER, owner: "carol@acme.example", maxScopes: ["web:search"] },
+      { id: RESEARCHER, owner: "bob@acme.example", maxScopes: ["web:search"] },
+      {
+        id: WRITER,
+        owner: "bob@acme.example",
+        supervision: options.writerSuspended ? "suspended" : "autonomous",
+        maxScopes: ["docs:write"],
+      },
+    ],
   });
   const ran: string[] = [];
   const webSearch = crewTool({

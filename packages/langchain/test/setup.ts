@@ -1,15 +1,5 @@
-import {
-  Authority,
-  allow,
-  CredentialProvider,
-  defineAgent,
-  deny,
-  FunctionPolicyClient,
-  Gate,
-  type GateOptions,
-  MemoryAgentRegistry,
-} from "@agentgate/core";
-import { MemoryAuditSink, TestClock } from "@agentgate/core/testing";
+import { allow, deny, FunctionPolicyClient } from "@agentgate/core";
+import { createTestGate, TestClock, type TestGateOptions } from "@agentgate/core/testing";
 import { tool } from "@langchain/core/tools";
 import * as z from "zod";
 
@@ -36,35 +26,23 @@ export const policy = new FunctionPolicyClient((request) => {
   return allow("permitted", { policies: ["crm"] });
 });
 
-export async function setup(overrides: Partial<GateOptions> = {}) {
+export async function setup(overrides: Partial<TestGateOptions> = {}) {
   const clock = new TestClock("2026-01-05T09:00:00.000Z"); // Monday 10:00 in Berlin
-  const registry = new MemoryAgentRegistry([
-    defineAgent({ id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] }, clock),
-    defineAgent(
+  const { registry, authority, audit, gate, credentials } = await createTestGate({
+    audience: AUDIENCE,
+    policy,
+    clock,
+    timeZone: "Europe/Berlin",
+    agents: [
+      { id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] },
       {
         id: OPS,
         owner: "bob@acme.example",
         supervision: "supervised",
         maxScopes: ["crm:read", "crm:write"],
       },
-      clock,
-    ),
-    defineAgent(
       { id: HELPER, owner: "bob@acme.example", maxScopes: ["crm:read", "crm:write"] },
-      clock,
-    ),
-  ]);
-  const authority = await Authority.create({ trustDomain: "acme.example", registry, clock });
-  const audit = new MemoryAuditSink();
-  const gate = new Gate({
-    audience: AUDIENCE,
-    verifier: authority.verifier(),
-    registry,
-    policy,
-    audit,
-    authority,
-    clock,
-    timeZone: "Europe/Berlin",
+    ],
     ...overrides,
   });
   const calls: string[] = [];
@@ -92,7 +70,5 @@ export async function setup(overrides: Partial<GateOptions> = {}) {
       metadata: { agentgate: { action: "write", resources: { customer: "customerId" } } },
     },
   );
-  const credentials = (agent: string) =>
-    CredentialProvider.forAgent(authority, agent, { audience: AUDIENCE });
   return { clock, registry, authority, audit, gate, lookup, update, calls, credentials };
 }

@@ -3,23 +3,14 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  Authority,
-  allow,
-  CredentialProvider,
-  defineAgent,
-  deny,
-  FunctionPolicyClient,
-  Gate,
-  MemoryAgentRegistry,
-} from "@agentgate/core";
+import { Authority, allow, defineAgent, deny, FunctionPolicyClient } from "@agentgate/core";
 import {
   FileKeyStore,
   FileRevocationList,
   JsonFileAgentRegistry,
   readAuditLog,
 } from "@agentgate/core/node";
-import { MemoryAuditSink } from "@agentgate/core/testing";
+import { createTestGate } from "@agentgate/core/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
@@ -76,24 +67,15 @@ async function downstream(proxy: Server): Promise<Client> {
 }
 
 /** Support may use echo and get-sum on the everything server; nobody else may use anything. */
-async function gateFor(policy = supportEchoAndSum) {
-  const registry = new MemoryAgentRegistry([
-    defineAgent({ id: SUPPORT, owner: "alice@acme.example" }),
-    defineAgent({ id: INTERN, owner: "bob@acme.example" }),
-  ]);
-  const authority = await Authority.create({ trustDomain: "acme.example", registry });
-  const audit = new MemoryAuditSink();
-  const gate = new Gate({
+function gateFor(policy = supportEchoAndSum) {
+  return createTestGate({
     audience: AUDIENCE,
-    verifier: authority.verifier(),
-    registry,
     policy,
-    audit,
-    authority,
+    agents: [
+      { id: SUPPORT, owner: "alice@acme.example" },
+      { id: INTERN, owner: "bob@acme.example" },
+    ],
   });
-  const credentials = (agent: string) =>
-    CredentialProvider.forAgent(authority, agent, { audience: AUDIENCE });
-  return { gate, audit, credentials };
 }
 const supportEchoAndSum = new FunctionPolicyClient((request) =>
   request.action.properties.server === "everything" &&

@@ -1,14 +1,5 @@
-import {
-  Authority,
-  allow,
-  CredentialProvider,
-  defineAgent,
-  deny,
-  FunctionPolicyClient,
-  Gate,
-  MemoryAgentRegistry,
-} from "@agentgate/core";
-import { MemoryAuditSink } from "@agentgate/core/testing";
+import { allow, deny, FunctionPolicyClient } from "@agentgate/core";
+import { createTestGate } from "@agentgate/core/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -29,19 +20,13 @@ export const policy = new FunctionPolicyClient((request) => {
 });
 
 export async function setup(audience = CRM) {
-  const registry = new MemoryAgentRegistry([
-    defineAgent({ id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] }),
-    defineAgent({ id: INTERN, owner: "bob@acme.example", maxScopes: [] }),
-  ]);
-  const authority = await Authority.create({ trustDomain: "acme.example", registry });
-  const audit = new MemoryAuditSink();
-  const gate = new Gate({
+  const { registry, authority, audit, gate, credentials } = await createTestGate({
     audience,
-    verifier: authority.verifier(),
-    registry,
     policy,
-    audit,
-    authority,
+    agents: [
+      { id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] },
+      { id: INTERN, owner: "bob@acme.example", maxScopes: [] },
+    ],
   });
   const calls: string[] = [];
   const server = new McpServer({ name: "crm", version: "1.0.0" });
@@ -70,8 +55,6 @@ export async function setup(audience = CRM) {
       return { content: [{ type: "text", text: "purged" }] };
     },
   );
-  const credentials = (agent: string, forAudience = audience) =>
-    CredentialProvider.forAgent(authority, agent, { audience: forAudience });
   return { registry, authority, audit, gate, server, calls, purge, credentials };
 }
 
