@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { AuthZenPolicyClient, accessTime } from "@agentgate/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUDIENCE, cli, initialised, OPS, SUPPORT } from "../test/workspace.js";
+import { FeedRevocationList } from "./feed-revocation-list.js";
 import { type RunningServer, startServer } from "./server.js";
 import { openWorkspace } from "./workspace.js";
 
@@ -226,6 +227,42 @@ describe("agentgate serve", () => {
       next: 1,
     });
     remote.kill();
+  });
+
+  it("without an admin token configured, the admin endpoints refuse every caller (403)", async () => {
+    const { url } = await serve();
+    for (const authorization of [undefined, "Bearer ", "Bearer admin-secret"]) {
+      const response = await post(
+        `${url}/admin/revoke`,
+        { kind: "agent", id: SUPPORT },
+        authorization === undefined ? {} : { authorization },
+      );
+      expect(response.status).toBe(403);
+    }
+    expect(await (await fetch(`${url}/revocations?since=0`)).json()).toMatchObject({
+      revocations: [],
+    });
+  });
+
+  it("D36 across hosts: a gate whose revocation feed goes quiet treats everything as revoked (fail closed)", async () => {
+    const { url } = await serve();
+    const feed = await FeedRevocationList.start({ url, intervalMs: 25, maxStalenessMs: 300 });
+    try {
+      expect(feed.isRevoked("agent", SUPPORT)).toBe(false);
+      const running = servers.pop();
+      await running?.close();
+      const quiet = Date.now();
+      while (!feed.isRevoked("agent", SUPPORT)) {
+        expect(Date.now() - quiet, "stale feed still trusted").toBeLessThan(5000);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(feed.isRevoked("token", "any-token-id")).toBe(true);
+      await expect(FeedRevocationList.start({ url })).rejects.toMatchObject({
+        code: "revocation_unavailable",
+      });
+    } finally {
+      feed.stop();
+    }
   });
 
   it("admin suspend marks the agent suspended in the shared registry", async () => {
