@@ -2,13 +2,8 @@
 // unsliced, beside a hand-written JS predicate of the same rule (the floor), and an AuthZEN round
 // trip on loopback, all in one process and one run.
 import { createServer } from "node:http";
-import {
-  AuthZenPolicyClient,
-  accessTime,
-  allow,
-  deny,
-  FunctionPolicyClient,
-} from "@agentgate/core";
+import { AuthZenPolicyClient, allow, deny, FunctionPolicyClient } from "@agentgate/core";
+import { accessTime } from "@agentgate/core/internal";
 import * as wasm from "@cedar-policy/cedar-wasm/nodejs";
 import { compare, machine, table } from "../../core/bench/harness.mjs";
 import { CedarPolicyClient } from "../dist/index.js";

@@ -1,4 +1,5 @@
-import { type AccessRequest, accessTime } from "@agentgate/core";
+import type { AccessRequest } from "@agentgate/core";
+import { accessTime } from "@agentgate/core/internal";
 
 export const SUPPORT = "spiffe://acme.example/agent/support";
 export const OPS = "spiffe://acme.example/agent/ops";

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { accessTime } from "@agentgate/core";
+import { accessTime } from "@agentgate/core/internal";
 import { machine } from "../../core/bench/harness.mjs";
 import { initWorkspace, startServer } from "../dist/index.js";
 

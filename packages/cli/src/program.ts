@@ -5,11 +5,11 @@ import {
   AgentGateError,
   type AgentRecord,
   type Authority,
-  accessTime,
   defineAgent,
   isAgentGateError,
   type Supervision,
 } from "@agentgate/core";
+import { accessTime } from "@agentgate/core/internal";
 import { readAuditLog, verifyAuditLog } from "@agentgate/core/node";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { AuthZenPolicyClient, accessTime } from "@agentgate/core";
+import { AuthZenPolicyClient } from "@agentgate/core";
+import { accessTime } from "@agentgate/core/internal";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUDIENCE, cli, initialised, OPS, SUPPORT } from "../test/workspace.js";
 import { FeedRevocationList } from "./feed-revocation-list.js";

@@ -9,14 +9,12 @@ export {
   type AuditEvent,
   type AuditEventType,
   type AuditRecord,
-  auditEventSchema,
-  auditEventTypeSchema,
 } from "./audit/audit-event.js";
 export { type AuditSink, MemoryAuditSink } from "./audit/audit-sink.js";
 export { ConsoleAuditSink, type ConsoleAuditSinkOptions } from "./audit/console-audit-sink.js";
 export { createRedactor, type RedactionOptions, type Redactor } from "./audit/redaction.js";
 export { TeeAuditSink } from "./audit/tee-audit-sink.js";
-export { type Clock, epochSeconds, systemClock } from "./clock.js";
+export { type Clock, systemClock } from "./clock.js";
 export {
   AgentGateError,
   type AgentGateErrorCode,
@@ -43,20 +41,15 @@ export { type CheckResult, Gate, type GateOptions } from "./gate/gate.js";
 export type {
   InvocationContext,
   InvocationMetadata,
-  StandardSchemaResult,
-  StandardSchemaV1,
-  ToolDescriptor,
   ToolInvocation,
 } from "./gate/tool-invocation.js";
 export { AgentId, MAX_AGENT_ID_LENGTH } from "./identity/agent-id.js";
 export {
   type AgentDefinition,
   type AgentRecord,
-  agentRecordSchema,
   defineAgent,
   isAgentExpired,
   parseAgentRecord,
-  SCOPE_PATTERN,
   type Supervision,
 } from "./identity/agent-record.js";
 export { type AgentRegistry, MemoryAgentRegistry } from "./identity/agent-registry.js";
@@ -89,17 +82,14 @@ export {
   type RevocationList,
 } from "./identity/revocation-list.js";
 export {
-  importVerificationKey,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
-  SigningKey,
   type StoredKey,
   type VerificationKey,
 } from "./identity/signing-key.js";
 export {
   TokenVerifier,
   type TokenVerifierOptions,
-  VERIFIER_DEFAULTS,
   type VerifyOptions,
 } from "./identity/token-verifier.js";
 export type {
@@ -133,9 +123,8 @@ export {
   FunctionPolicyClient,
   type PolicyClient,
 } from "./policy/policy-client.js";
-export {
-  accessTime,
-  buildAccessRequest,
-  type RequestInput,
-  toolId,
-} from "./policy/request-mapping.js";
+export type {
+  StandardSchemaResult,
+  StandardSchemaV1,
+  ToolDescriptor,
+} from "./policy/tool-descriptor.js";

@@ -15,6 +15,7 @@ import type { AccessRequest, ActionKind } from "../policy/access-request.js";
 import { type Decision, isKnownObligation } from "../policy/decision.js";
 import type { PolicyClient } from "../policy/policy-client.js";
 import { accessTime, buildAccessRequest } from "../policy/request-mapping.js";
+import type { ToolDescriptor } from "../policy/tool-descriptor.js";
 import { currentAgent, runWithInvocation } from "./agent-context.js";
 import {
   type ApprovalAnswer,
@@ -29,7 +30,7 @@ import {
   outcomeEvent,
   tokenFingerprint,
 } from "./gate-events.js";
-import type { InvocationContext, ToolDescriptor, ToolInvocation } from "./tool-invocation.js";
+import type { InvocationContext, ToolInvocation } from "./tool-invocation.js";
 
 /** Options of a {@link Gate}. Every port is explicit; `createGate` in `@agentgate/core/node` fills them from a directory. */
 export interface GateOptions {

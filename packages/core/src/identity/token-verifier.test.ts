@@ -13,13 +13,8 @@ import {
   signHs256,
   signRaw,
 } from "../../test/fixtures/identity.js";
-import {
-  Authority,
-  defineAgent,
-  MemoryAgentRegistry,
-  MemoryReplayCache,
-  SigningKey,
-} from "../index.js";
+import { Authority, defineAgent, MemoryAgentRegistry, MemoryReplayCache } from "../index.js";
+import { SigningKey } from "./signing-key.js";
 import { TokenVerifier } from "./token-verifier.js";
 
 describe("TokenVerifier: A. token validation", () => {

@@ -1,4 +1,3 @@
-import type { ToolDescriptor } from "../gate/tool-invocation.js";
 import type { AgentRecord } from "../identity/agent-record.js";
 import type { VerifiedAgent } from "../identity/agent-token.js";
 import { freezeWithTag } from "../internal/content-key.js";
@@ -10,6 +9,7 @@ import type {
   AccessSubject,
   AccessTime,
 } from "./access-request.js";
+import type { ToolDescriptor } from "./tool-descriptor.js";
 
 /** What {@link buildAccessRequest} needs. */
 export interface RequestInput {
