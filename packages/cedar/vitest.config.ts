@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    testTimeout: 20_000,
+    // Generous: a loaded 2-core machine makes real crypto, files and processes slow, never wrong.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

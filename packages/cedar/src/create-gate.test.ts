@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CredentialProvider, defineAgent, isAgentGateError } from "@agentgate/core";
 import {
@@ -10,6 +9,8 @@ import {
   verifyAuditLog,
 } from "@agentgate/core/node";
 import { describe, expect, it } from "vitest";
+import { pollUntil } from "../test/poll.js";
+import { tempDir } from "../test/temp-dir.js";
 import { DEFAULT_SCHEMA_PATH } from "./cedar-policy-client.js";
 
 const SUPPORT = "spiffe://acme.example/agent/support";
@@ -17,7 +18,7 @@ const AUDIENCE = "https://tools.acme.example";
 
 describe("createGate on a directory: the whole path with real parts", () => {
   it("keys, registry, Cedar policies and the file audit log from one directory", async () => {
-    const directory = mkdtempSync(join(tmpdir(), "agentgate-dir-"));
+    const directory = tempDir("agentgate-dir-");
     writeFileSync(
       join(directory, "config.json"),
       JSON.stringify({ trustDomain: "acme.example", audience: AUDIENCE, timeZone: "UTC" }),
@@ -79,7 +80,7 @@ describe("createGate on a directory: the whole path with real parts", () => {
   });
 
   it("the whole path: a revocation written by a second process through the shared file denies the next call", async () => {
-    const directory = mkdtempSync(join(tmpdir(), "agentgate-dir-"));
+    const directory = tempDir("agentgate-dir-");
     writeFileSync(
       join(directory, "config.json"),
       JSON.stringify({ trustDomain: "acme.example", audience: AUDIENCE }),
@@ -112,18 +113,15 @@ describe("createGate on a directory: the whole path with real parts", () => {
       { encoding: "utf8" },
     );
     expect(child.status, child.stderr).toBe(0);
-    let outcome: unknown = "pong";
-    for (let attempt = 0; attempt < 40 && outcome === "pong"; attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      outcome = await call();
-    }
-    expect(outcome).toBe("agent_revoked");
+    expect(await pollUntil(call, (outcome) => outcome !== "pong", { what: "the revocation" })).toBe(
+      "agent_revoked",
+    );
     await gate.close();
   });
 
   it("refuses to start without a trust domain, with a message that says what to do", async () => {
     const error = await createGate({
-      directory: mkdtempSync(join(tmpdir(), "agentgate-empty-")),
+      directory: tempDir("agentgate-empty-"),
     }).catch((caught: unknown) => caught);
     expect(isAgentGateError(error) && error.code).toBe("invalid_configuration");
     expect((error as Error).message).toMatch(/agentgate init/);

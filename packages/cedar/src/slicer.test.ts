@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { pollUntil } from "../test/poll.js";
 import { request } from "../test/requests.js";
+import { tempDir } from "../test/temp-dir.js";
 import { CedarPolicyClient } from "./cedar-policy-client.js";
 
 /** A deterministic pseudo-random generator, so a failure can be replayed from its seed. */
@@ -91,16 +92,14 @@ describe("policy slicing", () => {
   }, 120_000);
 
   it("C32: a watched directory reloads on change, and keeps the last good set when the new one is broken", async () => {
-    const directory = mkdtempSync(join(tmpdir(), "agentgate-cedar-"));
+    const directory = tempDir("agentgate-cedar-");
     writeFileSync(
       join(directory, "a.cedar"),
       `@id("reads") permit (principal, action == Action::"read", resource);`,
     );
     const policy = CedarPolicyClient.fromDirectory(directory, { watch: true });
-    const waitFor = async (check: () => boolean) => {
-      for (let attempt = 0; attempt < 100 && !check(); attempt++)
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    };
+    const waitFor = (check: () => boolean) =>
+      pollUntil(check, (held) => held, { what: "the watched reload" });
     expect((await policy.evaluate(request({}))).allowed).toBe(true);
     const version = policy.version();
     writeFileSync(

@@ -1,62 +1,73 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CredentialProvider } from "@agentgate/core";
 import { createGate } from "@agentgate/core/node";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../test/temp-dir.js";
 import { AUDIENCE, cli, initialised, OPS, SUPPORT } from "../test/workspace.js";
 
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
 
 describe("the agentgate CLI", () => {
-  it("as a real process: init, agent add, token issue, token verify, agent revoke, verify fails with exit 1", () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "agentgate-cli-bin-")), ".agentgate");
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, [BIN, "--dir", dir, ...args], { encoding: "utf8" });
-    expect(run("init", "--trust-domain", "acme.example", "--audience", AUDIENCE).status).toBe(0);
+  it("init, agent add, token issue, token verify, agent revoke, verify fails with exit 1; the same through the real bin", async () => {
+    // In process, through the same entry the bin calls (runCli): fast and independent of how
+    // quickly a loaded machine starts Node. One real process at the end proves the bin's wiring.
+    const dir = join(tempDir("agentgate-cli-bin-"), ".agentgate");
+    const run = (...args: string[]) => cli(dir, ...args);
+    expect((await run("init", "--trust-domain", "acme.example", "--audience", AUDIENCE)).code).toBe(
+      0,
+    );
     expect(
-      run("agent", "add", SUPPORT, "--owner", "alice@acme.example", "--scope", "crm:read").status,
+      (await run("agent", "add", SUPPORT, "--owner", "alice@acme.example", "--scope", "crm:read"))
+        .code,
     ).toBe(0);
-    const token = execFileSync(process.execPath, [BIN, "--dir", dir, "token", "issue", SUPPORT], {
-      encoding: "utf8",
-    }).trim();
+    const issued = await run("token", "issue", SUPPORT);
+    expect(issued.code).toBe(0);
+    const token = issued.out.trim();
     expect(token).toMatch(/^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/);
-    const ok = run("token", "verify", token, "--json");
-    expect(ok.status).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({
-      valid: true,
-      agent: SUPPORT,
-      scopes: ["crm:read"],
-    });
-    expect(run("agent", "revoke", SUPPORT, "--reason", "test").status).toBe(0);
-    const revoked = run("token", "verify", token, "--json");
-    expect(revoked.status).toBe(1);
-    expect(JSON.parse(revoked.stdout)).toMatchObject({ valid: false, code: "agent_revoked" });
+    const ok = await run("token", "verify", token, "--json");
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ valid: true, agent: SUPPORT, scopes: ["crm:read"] });
+    expect((await run("agent", "revoke", SUPPORT, "--reason", "test")).code).toBe(0);
+    const revoked = await run("token", "verify", token, "--json");
+    expect(revoked.code).toBe(1);
+    expect(JSON.parse(revoked.out)).toMatchObject({ valid: false, code: "agent_revoked" });
     // The revocation and the directory's first key are in the audit log.
-    const trail = run("audit", "query", "--json");
-    const types = (JSON.parse(trail.stdout) as Array<{ type: string; agent?: string }>).map(
+    const trail = await run("audit", "query", "--json");
+    const types = (JSON.parse(trail.out) as Array<{ type: string; agent?: string }>).map(
       (event) => `${event.type}${event.agent ? ` ${event.agent}` : ""}`,
     );
     expect(types).toContain(`revocation ${SUPPORT}`);
-    expect(run("audit", "verify").status).toBe(0);
-    expect(run("agent", "add", "spiffe://ACME/agent/x", "--owner", "o").status).toBe(1);
-    expect(run("agent", "frobnicate").status).toBe(2);
-    expect(
-      spawnSync(process.execPath, [BIN, "--dir", join(dir, "missing"), "agent", "list"], {
-        encoding: "utf8",
-      }).status,
-    ).toBe(3);
+    expect((await run("audit", "verify")).code).toBe(0);
+    expect((await run("agent", "add", "spiffe://ACME/agent/x", "--owner", "o")).code).toBe(1);
+    expect((await run("agent", "frobnicate")).code).toBe(2);
+    expect((await cli(join(dir, "missing"), "agent", "list")).code).toBe(3);
     for (const command of [
       ["--help"],
       ["agent", "--help"],
       ["token", "issue", "--help"],
       ["audit", "report", "--help"],
     ]) {
-      expect(run(...command).status).toBe(0);
+      expect((await run(...command)).code).toBe(0);
     }
-  });
+
+    // The one real process: the bin sets the exit code and prints to stdout what runCli printed.
+    const real = await new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [BIN, "--dir", dir, "token", "verify", token, "--json"],
+        { encoding: "utf8" },
+        (error, stdout) => {
+          if (error !== null && typeof error.code !== "number") reject(error);
+          else resolve({ status: error === null ? 0 : Number(error.code), stdout });
+        },
+      );
+    });
+    expect(real.status).toBe(1);
+    expect(JSON.parse(real.stdout)).toMatchObject({ valid: false, code: "agent_revoked" });
+  }, 60_000);
 
   it("H57/I69: no command but `token issue` prints a token, and none prints key material", async () => {
     const dir = await initialised();

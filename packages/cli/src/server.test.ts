@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { AuthZenPolicyClient } from "@agentgate/core";
 import { accessTime } from "@agentgate/core/internal";
 import { afterEach, describe, expect, it } from "vitest";
+import { pollUntil } from "../test/poll.js";
 import { AUDIENCE, cli, initialised, OPS, SUPPORT } from "../test/workspace.js";
 import { FeedRevocationList } from "./feed-revocation-list.js";
 import { type RunningServer, startServer } from "./server.js";
@@ -195,10 +196,12 @@ describe("agentgate serve", () => {
     );
     const lines: string[] = [];
     remote.stdout.on("data", (chunk: Buffer) => lines.push(...chunk.toString().trim().split("\n")));
-    const waitFor = async (count: number) => {
-      for (let attempt = 0; attempt < 200 && lines.length < count; attempt++)
-        await new Promise((resolve) => setTimeout(resolve, 25));
-    };
+    const waitFor = (count: number) =>
+      pollUntil(
+        () => lines.length,
+        (length) => length >= count,
+        { what: `line ${count} from the remote gate` },
+      );
     await waitFor(1);
     expect(lines[0]).toBe("allowed");
     expect((await post(`${url}/admin/revoke`, { kind: "agent", id: SUPPORT })).status).toBe(401);
@@ -252,11 +255,11 @@ describe("agentgate serve", () => {
       expect(feed.isRevoked("agent", SUPPORT)).toBe(false);
       const running = servers.pop();
       await running?.close();
-      const quiet = Date.now();
-      while (!feed.isRevoked("agent", SUPPORT)) {
-        expect(Date.now() - quiet, "stale feed still trusted").toBeLessThan(5000);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await pollUntil(
+        () => feed.isRevoked("agent", SUPPORT),
+        (revoked) => revoked,
+        { what: "the stale feed failing closed" },
+      );
       expect(feed.isRevoked("token", "any-token-id")).toBe(true);
       await expect(FeedRevocationList.start({ url })).rejects.toMatchObject({
         code: "revocation_unavailable",

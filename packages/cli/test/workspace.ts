@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Output } from "../src/output.js";
 import { runCli } from "../src/program.js";
+import { tempDir } from "./temp-dir.js";
 
 export const SUPPORT = "spiffe://acme.example/agent/support";
 export const OPS = "spiffe://acme.example/agent/ops";
@@ -32,7 +32,7 @@ export async function cli(
 
 /** A fresh directory with a trust domain, two agents and the seed policy. */
 export async function initialised(): Promise<string> {
-  const dir = join(mkdtempSync(join(tmpdir(), "agentgate-cli-")), ".agentgate");
+  const dir = join(tempDir("agentgate-cli-"), ".agentgate");
   await cli(
     dir,
     "init",

@@ -1,6 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Authority, allow, defineAgent, deny, FunctionPolicyClient } from "@agentgate/core";
@@ -16,8 +15,10 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import * as z from "zod";
+import { pollUntil } from "../test/poll.js";
+import { tempDir } from "../test/temp-dir.js";
 import { withAgentToken } from "./client.js";
 import { createMcpProxy, type McpProxyOptions, type McpUpstream } from "./proxy.js";
 import { TOKEN_META_KEY } from "./token-meta.js";
@@ -207,6 +208,12 @@ describe("createMcpProxy: tokens and tools", () => {
   });
 
   it("G54: calls naming tools that do not exist cannot make the proxy list the upstream on every call", async () => {
+    // The proxy lists again for an unknown name at most once a second. Its clock is pinned here,
+    // so 40 calls that take longer than a second on a loaded machine still count as one window.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.parse("2026-01-05T09:00:00Z") });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const { gate, credentials } = await gateFor(new FunctionPolicyClient(() => allow("all")));
     let listings = 0;
     const counting: McpUpstream = {
@@ -232,6 +239,9 @@ describe("createMcpProxy: tokens and tools", () => {
     expect(listings).toBe(1);
     expect(text(await client.callTool({ name: "real", arguments: {} }))).toBe("ran");
     expect(listings).toBe(1);
+    vi.setSystemTime(Date.parse("2026-01-05T09:00:01.001Z"));
+    expect(text(await client.callTool({ name: "gone-0", arguments: {} }))).toMatch(/^Unknown tool/);
+    expect(listings).toBe(2);
   });
 
   it("F50: an upstream tool that changes after it was pinned is flagged, hidden and refused", async () => {
@@ -274,7 +284,7 @@ describe("createMcpProxy: tokens and tools", () => {
 
 describe("agentgate-mcp-proxy (the command)", () => {
   it("runs server-everything behind a directory's gate: the bound agent's permitted tool works, the rest are denied and audited", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "agentgate-mcp-proxy-"));
+    const dir = tempDir("agentgate-mcp-proxy-");
     const registry = new JsonFileAgentRegistry(join(dir, "agents.json"));
     await registry.put(defineAgent({ id: SUPPORT, owner: "alice@acme.example" }));
     await registry.put(defineAgent({ id: INTERN, owner: "bob@acme.example" }));
@@ -329,22 +339,24 @@ describe("agentgate-mcp-proxy (the command)", () => {
     });
     expect(text(asIntern)).toContain("access_denied");
     await client.close();
-    const decisions: string[] = [];
     // The proxy flushes and closes its log when its stdin closes; wait for it to let go.
-    for (let attempt = 0; attempt < 100; attempt++) {
-      decisions.length = 0;
-      for await (const event of readAuditLog(join(dir, "audit"), { type: "decision" })) {
-        decisions.push(
-          `${event.agent?.split("/").at(-1)} ${event.tool?.server}/${event.tool?.name} ${event.decision?.allowed}`,
-        );
-      }
-      if (decisions.length === 3) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const decisions = await pollUntil(
+      async () => {
+        const seen: string[] = [];
+        for await (const event of readAuditLog(join(dir, "audit"), { type: "decision" })) {
+          seen.push(
+            `${event.agent?.split("/").at(-1)} ${event.tool?.server}/${event.tool?.name} ${event.decision?.allowed}`,
+          );
+        }
+        return seen;
+      },
+      (seen) => seen.length >= 3,
+      { what: "three decisions in the proxy's log", everyMs: 50 },
+    );
     expect(decisions).toEqual([
       "support everything/echo true",
       "support everything/get-env false",
       "intern everything/echo false",
     ]);
-  });
+  }, 120_000);
 });

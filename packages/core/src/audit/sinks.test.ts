@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   InMemoryLogRecordExporter,
@@ -7,6 +6,7 @@ import {
   SimpleLogRecordProcessor,
 } from "@opentelemetry/sdk-logs";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/fixtures/temp-dir.js";
 import { isAgentGateError } from "../errors.js";
 import { FileAuditLog, readAuditLog, SpoolingAuditSink } from "../node/index.js";
 import { OpenTelemetryAuditSink } from "../otel/index.js";
@@ -16,7 +16,7 @@ import { type AuditSink, MemoryAuditSink } from "./audit-sink.js";
 import { ConsoleAuditSink } from "./console-audit-sink.js";
 import { TeeAuditSink } from "./tee-audit-sink.js";
 
-const temp = () => join(mkdtempSync(join(tmpdir(), "agentgate-sinks-")), "audit");
+const temp = () => join(tempDir("agentgate-sinks-"), "audit");
 
 async function readLog(directory: string): Promise<AuditEvent[]> {
   const events: AuditEvent[] = [];

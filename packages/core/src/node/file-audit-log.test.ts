@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/fixtures/temp-dir.js";
 import type { AuditEvent } from "../audit/audit-event.js";
 import { isAgentGateError } from "../errors.js";
 import { FileAuditLog, readAuditLog, verifyAuditLog } from "./index.js";
@@ -24,7 +24,7 @@ function event(index: number, extra: Partial<AuditEvent> = {}): AuditEvent {
 }
 
 async function logWith(count: number, options: Parameters<typeof FileAuditLog.open>[0] = {}) {
-  const directory = join(mkdtempSync(join(tmpdir(), "agentgate-audit-")), "audit");
+  const directory = join(tempDir("agentgate-audit-"), "audit");
   const log = await FileAuditLog.open({ directory, checkpointEvery: 5, ...options });
   for (let index = 0; index < count; index++) await log.write(event(index));
   return { directory, log };
@@ -189,7 +189,7 @@ describe("FileAuditLog and verifyAuditLog", () => {
 
 describe("FileAuditLog across processes", () => {
   it("E41: a second writer is refused while the first runs; a crashed writer's lock is taken over", async () => {
-    const directory = join(mkdtempSync(join(tmpdir(), "agentgate-audit-")), "audit");
+    const directory = join(tempDir("agentgate-audit-"), "audit");
     const holder = spawn(process.execPath, [WRITER, directory, "process", "0", "1"], {
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -205,7 +205,7 @@ describe("FileAuditLog across processes", () => {
   });
 
   it("E42: kill -9 at random moments during heavy appends, 50 runs: the log always verifies and no acknowledged event is missing", async () => {
-    const directory = join(mkdtempSync(join(tmpdir(), "agentgate-audit-")), "audit");
+    const directory = join(tempDir("agentgate-audit-"), "audit");
     let acknowledged = -1;
     for (let run = 0; run < 50; run++) {
       const child = spawn(

@@ -1,20 +1,13 @@
 import { execFileSync } from "node:child_process";
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { calculateJwkThumbprint } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
 import { expectCode } from "../../test/fixtures/expect-code.js";
 import { AUDIENCE, SUPPORT } from "../../test/fixtures/identity.js";
+import { pollUntil } from "../../test/fixtures/poll.js";
+import { tempDir } from "../../test/fixtures/temp-dir.js";
 import { Authority, defineAgent, MemoryAgentRegistry } from "../index.js";
 import { TestClock } from "../testing/index.js";
 import { FileKeyStore, FileRevocationList, JsonFileAgentRegistry } from "./index.js";
@@ -23,7 +16,7 @@ const DIST_NODE = fileURLToPath(new URL("../../dist/node/index.js", import.meta.
 let dir: string;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "agentgate-stores-"));
+  dir = tempDir("agentgate-stores-");
 });
 
 async function authorityOn(keys: string, options: { create?: boolean } = {}) {
@@ -128,18 +121,20 @@ describe("JsonFileAgentRegistry", () => {
 });
 
 describe("FileRevocationList: D36", () => {
-  it("D36: a revocation by another process is visible here within 1 s", async () => {
+  // D36 promises propagation within a second; how long it really takes is measured in
+  // bench/bounds.mjs. Here it only has to arrive, before a deadline a loaded machine cannot miss.
+  it("D36: a revocation by another process becomes visible here (1 s bound measured in bench/bounds.mjs)", async () => {
     const path = join(dir, "revocations.jsonl");
     const list = new FileRevocationList(path, { refreshMs: 250 });
     expect(list.isRevoked("agent", SUPPORT)).toBe(false);
     const script = `import { FileRevocationList } from ${JSON.stringify(DIST_NODE)};
       await new FileRevocationList(${JSON.stringify(path)}).revoke("agent", ${JSON.stringify(SUPPORT)}, "test");`;
     execFileSync(process.execPath, ["--input-type=module", "-e", script]);
-    const written = Date.now();
-    while (!list.isRevoked("agent", SUPPORT)) {
-      expect(Date.now() - written).toBeLessThan(1000);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await pollUntil(
+      () => list.isRevoked("agent", SUPPORT),
+      (revoked) => revoked,
+      { what: "the other process's revocation" },
+    );
   });
 
   it("D36: concurrent writers never lose a revocation, and a torn record hides nothing after it", async () => {

@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -23,6 +22,8 @@ import {
 } from "../../src/node/index.js";
 import { expectCode } from "../fixtures/expect-code.js";
 import { crmLookup, seedPolicy } from "../fixtures/gate.js";
+import { pollUntil } from "../fixtures/poll.js";
+import { tempDir } from "../fixtures/temp-dir.js";
 
 const DIST_NODE = fileURLToPath(new URL("../../dist/node/index.js", import.meta.url));
 const SUPPORT = "spiffe://acme.example/agent/support";
@@ -30,7 +31,7 @@ const AUDIENCE = "https://crm.acme.example";
 
 describe("the whole path on embedded file stores", () => {
   it("D36 through the gate: another process revokes the agent; this gate denies its next call within 1 s", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "agentgate-path-"));
+    const dir = tempDir("agentgate-path-");
     const registry = new JsonFileAgentRegistry(join(dir, "agents.json"));
     await registry.put(
       defineAgent({ id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] }),
@@ -67,13 +68,12 @@ describe("the whole path on embedded file stores", () => {
     const script = `import { FileRevocationList } from ${JSON.stringify(DIST_NODE)};
       await new FileRevocationList(${JSON.stringify(join(dir, "revocations.jsonl"))}).revoke("agent", ${JSON.stringify(SUPPORT)}, "incident");`;
     execFileSync(process.execPath, ["--input-type=module", "-e", script]);
-    const revokedAt = Date.now();
-    for (;;) {
-      const result = await call().catch((error: { code?: string }) => error.code);
-      if (result === "agent_revoked") break;
-      expect(Date.now() - revokedAt, "revocation not seen within 1 s").toBeLessThan(1000);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // The 1 s propagation bound is measured in bench/bounds.mjs; the test waits to a deadline.
+    await pollUntil(
+      () => call().catch((error: { code?: string }) => error.code),
+      (result) => result === "agent_revoked",
+      { what: "the revocation reaching the gate" },
+    );
     await expectCode(call(), "agent_revoked");
     expect(audit.events.at(-1)?.decision).toMatchObject({ allowed: false, code: "agent_revoked" });
   });
@@ -81,7 +81,7 @@ describe("the whole path on embedded file stores", () => {
 
 describe("the gate on the file audit log", () => {
   async function fileGate(durability: "process" | "group") {
-    const dir = mkdtempSync(join(tmpdir(), "agentgate-path-"));
+    const dir = tempDir("agentgate-path-");
     const registry = new JsonFileAgentRegistry(join(dir, "agents.json"));
     await registry.put(
       defineAgent({ id: SUPPORT, owner: "alice@acme.example", maxScopes: ["crm:read"] }),
