@@ -3,6 +3,7 @@
 // needed and written to the audit log before it runs.
 import {
   type ApprovalRequest,
+  type AuditEvent,
   type AuditSink,
   Authority,
   CallbackApprovalProvider,
@@ -74,12 +75,25 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
       : { approved: false, approver: "dana@acme.example", reason: "bulk changes need a ticket" };
   });
 
+  // Every event goes to the audit log; the demo keeps the decisions too, to show in its table the
+  // administrator's reason for each denial (which policy and which condition), which the model
+  // never sees.
+  const decisions: AuditEvent[] = [];
+  const audit: AuditSink = {
+    write: (event) => {
+      if (event.type === "decision") decisions.push(event);
+      return options.audit.write(event);
+    },
+    flush: () => options.audit.flush(),
+    close: () => options.audit.close(),
+  };
+
   const gate = new Gate({
     audience: TOOLS,
     verifier: authority.verifier(),
     registry,
     policy: options.policy,
-    audit: options.audit,
+    audit,
     authority,
     approvals,
     clock,
@@ -129,7 +143,14 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
   const rows: Row[] = [];
   async function run(
     actor: string,
-    calls: Array<{ name: string; args: Record<string, unknown>; expect: string; label: string }>,
+    calls: Array<{
+      name: string;
+      args: Record<string, unknown>;
+      expect: string;
+      label: string;
+      /** The policy a denial must name (which condition failed). */
+      because?: string;
+    }>,
   ) {
     const credential = CredentialProvider.forAgent(authority, actor, { audience: TOOLS });
     let scripted = fakeModel();
@@ -149,7 +170,11 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
       live === undefined
         ? "work the queue"
         : `Please, one tool call each, in order: ${calls.map((call) => `${call.label} (tool ${call.name}, arguments ${JSON.stringify(call.args)})`).join("; ")}.`;
+    const before = decisions.length;
     const result = await agent.invoke({ messages: [{ role: "user", content: request }] });
+    const decisionOf = (index: number) =>
+      decisions.slice(before).find((event) => event.details?.toolCallId === `call-${index}`)
+        ?.decision;
     const replies = result.messages.filter((message: BaseMessage): message is ToolMessage =>
       ToolMessage.isInstance(message),
     );
@@ -158,14 +183,19 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
       const text = String(reply?.content ?? "no reply");
       const code =
         reply?.status === "error" ? (/\(([a-z_]+)\)/.exec(text)?.[1] ?? "error") : "allowed";
+      // A denial shows the administrator's reason from the audit log, not the model's safe text.
+      const decision = decisionOf(index);
       rows.push({
         step: `${actor.split("/").at(-1)}: ${call.label}`,
         outcome: code,
         detail:
           reply?.status === "error"
-            ? text.replace(/^AgentGate denied this call \([a-z_]+\): /, "")
+            ? (decision?.reason ?? text.replace(/^AgentGate denied this call \([a-z_]+\): /, ""))
             : text,
-        ok: live !== undefined || code === call.expect,
+        ok:
+          live !== undefined ||
+          (code === call.expect &&
+            (call.because === undefined || decision?.reason.includes(call.because) === true)),
       });
     });
   }
@@ -182,12 +212,14 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
       name: "crm_update",
       args: { customerId: "acme", note: "hi" },
       expect: "access_denied",
+      because: "support-is-read-only",
     },
     {
       label: "read customer globex",
       name: "crm_lookup",
       args: { customerId: "globex" },
       expect: "access_denied",
+      because: "support-reads-acme-only",
     },
   ]);
   now = Date.parse("2026-01-05T18:00:00Z"); // 19:00 in Berlin
@@ -197,6 +229,7 @@ export async function agentsTour(options: AgentsTourOptions): Promise<Row[]> {
       name: "crm_lookup",
       args: { customerId: "acme" },
       expect: "access_denied",
+      because: "support-in-business-hours",
     },
   ]);
   now = MONDAY_10;

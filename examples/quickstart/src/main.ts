@@ -1,9 +1,9 @@
 // AgentGate quick start. Part 1: the identity life cycle of two agents. Part 2: two LangChain
 // agents (a scripted model, no API key, no network) whose every tool call goes through the Gate.
 // Checks every outcome it prints and exits non-zero on any surprise.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CedarPolicyClient } from "@agentgate/cedar";
 import { FileAuditLog, readAuditLog, verifyAuditLog } from "@agentgate/core/node";
@@ -22,7 +22,14 @@ const model =
     : await (await import("langchain/chat_models/universal")).initChatModel(modelName, {
         temperature: 0,
       });
+// The demo's directory is an AgentGate directory like the one `agentgate init` makes (keys,
+// agents.json, revocations.jsonl, config.json, audit/), so the agentgate CLI can read what it
+// wrote. It is left in place for that; the OS cleans its temp folder.
 const home = mkdtempSync(join(tmpdir(), "agentgate-quickstart-"));
+writeFileSync(
+  join(home, "config.json"),
+  `${JSON.stringify({ trustDomain: "acme.example", audience: "https://tools.acme.example", timeZone: "Europe/Berlin" }, null, 2)}\n`,
+);
 
 // The policies are Cedar files (policies/*.cedar), validated against the AgentGate schema
 // (policies/schema.cedarschema) at load. The seed rule: the support agent may call crm_lookup
@@ -34,7 +41,7 @@ const policy = CedarPolicyClient.fromDirectory(
 const auditDirectory = join(home, "audit");
 const audit = await FileAuditLog.open({ directory: auditDirectory });
 
-const identityRows = await identityTour(join(home, "identity"));
+const identityRows = await identityTour(home);
 const agentRows = await agentsTour({ policy, audit, ...(model === undefined ? {} : { model }) });
 
 await audit.close();
@@ -66,7 +73,6 @@ if (!quiet) {
     agentRows,
   );
   printTable("AgentGate quick start, part 3: the audit trail", auditRows);
-  console.log(`\nAudit log: ${auditDirectory}`);
 }
 const rows: Row[] = [...identityRows, ...agentRows, ...auditRows];
 const failed = rows.filter((row) => !row.ok);
@@ -77,3 +83,10 @@ if (failed.length > 0) {
   process.exit(1);
 }
 console.log(`quickstart: ${rows.length} passed, 0 failed`);
+if (!quiet) {
+  // The one command to read the log this run wrote (the CLI is a dependency of this starter).
+  const starter = relative(process.cwd(), fileURLToPath(new URL("..", import.meta.url)));
+  console.log(
+    `\nInspect the audit log it wrote (${auditDirectory}):\n  ${starter === "" ? "" : `cd ${starter} && `}npx agentgate --dir ${home} audit query`,
+  );
+}

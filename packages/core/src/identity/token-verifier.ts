@@ -390,10 +390,35 @@ function isNumericDate(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0;
 }
 
+/**
+ * What failed, in AgentGate's words, for each jose error code a verification can raise. The jose
+ * code stays in `details.jose` for administrators; messages never expose a library's internals.
+ */
+const JOSE_FAILURES: Readonly<Record<string, { check: string; reason: string }>> = {
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: {
+    check: "signature",
+    reason: "the signature does not match the token's contents",
+  },
+  ERR_JWS_INVALID: { check: "format", reason: "not a well-formed signed token" },
+  ERR_JWT_INVALID: { check: "format", reason: "not a well-formed signed token" },
+  ERR_JOSE_ALG_NOT_ALLOWED: {
+    check: "alg",
+    reason: "signed with an algorithm that is not allowed",
+  },
+  ERR_JOSE_NOT_SUPPORTED: { check: "alg", reason: "signed with an unsupported algorithm or key" },
+};
+
 function fromJoseError(error: unknown): AgentGateError {
   const code: AgentGateErrorCode = "token_invalid";
   if (error instanceof joseErrors.JOSEError) {
-    return new AgentGateError(code, `Invalid token: ${error.code}.`, { cause: error });
+    const failure = JOSE_FAILURES[error.code] ?? {
+      check: "signature",
+      reason: "verification failed",
+    };
+    return new AgentGateError(code, `Invalid token: ${failure.reason}.`, {
+      cause: error,
+      details: { check: failure.check, jose: error.code },
+    });
   }
   // Non-JOSE errors (a TypeError from Web Crypto) deny too, never pass (M9).
   return new AgentGateError(code, "Invalid token: verification failed.", { cause: error });
