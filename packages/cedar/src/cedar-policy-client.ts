@@ -82,7 +82,7 @@ let clientCounter = 0;
  * The embedded policy engine: Cedar (`@cedar-policy/cedar-wasm`) in process. Policies and the
  * schema are validated at load in strict mode, with file and line in every message; requests are
  * validated against the schema too; a decision during which any policy errored denies (an
- * erroring `forbid` must never turn into an allow, SECURITY-CASES I61); a failed reload keeps the
+ * erroring `forbid` must never turn into an allow, SECURITY.md I61); a failed reload keeps the
  * last good set (C32). Each request evaluates only the policies whose scope can apply (slicing),
  * and the sliced sets stay pre-parsed in wasm.
  *

@@ -31,7 +31,7 @@ export type ScopeConstraint =
 /**
  * Parses and validates policy files against a schema in strict mode. Any syntax error, schema
  * violation or duplicate id rejects the whole set with `policy_invalid`, naming the file and line
- * (SECURITY-CASES C32, I61): Cedar skips policies that error at evaluation, so an unvalidated
+ * (SECURITY.md C32, I61): Cedar skips policies that error at evaluation, so an unvalidated
  * `forbid` could stop forbidding.
  */
 export function loadPolicies(

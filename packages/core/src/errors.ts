@@ -4,7 +4,7 @@
  *
  * Every error carries two texts: `message`, the detailed reason for administrators and the audit
  * log, and `safeMessage`, a short reason that may be shown to a model or an end user without
- * leaking keys, key ids, policy text or stack traces (SECURITY-CASES H60).
+ * leaking keys, key ids, policy text or stack traces (SECURITY.md H60).
  */
 
 /** Every code an {@link AgentGateError} can carry. Lower snake case, like OAuth's wire codes. */

@@ -24,7 +24,7 @@ export interface AgentOptions {
 /**
  * A crew agent: a role, a goal, tools and a model, and one AgentGate identity of its own. It
  * never holds a token: the crew issues its credentials and runs its tool calls through the gate,
- * so no agent can act under another's identity (SECURITY-CASES F51).
+ * so no agent can act under another's identity (SECURITY.md F51).
  */
 export class Agent {
   readonly role: string;

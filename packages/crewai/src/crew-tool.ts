@@ -22,7 +22,7 @@ export interface CrewTool<Schema extends z.ZodObject = z.ZodObject> {
 
 /**
  * Defines a crew tool. Arguments are validated against `argsSchema` by the gate before any
- * policy runs (SECURITY-CASES G52).
+ * policy runs (SECURITY.md G52).
  *
  * @example
  * ```ts

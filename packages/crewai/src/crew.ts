@@ -57,7 +57,7 @@ const ASK = "ask_question_to_coworker";
 /**
  * A CrewAI-style crew with identity built in. Every tool call of every agent goes through
  * `gate.invoke` under that agent's own credentials, which the crew issues and never hands to an
- * agent or a tool (SECURITY-CASES F51). "Delegate work to coworker" and "Ask question to
+ * agent or a tool (SECURITY.md F51). "Delegate work to coworker" and "Ask question to
  * coworker" mint an attenuated token for the coworker (`gate.delegate`): the coworker acts with
  * `act` naming the delegator and the human the crew runs for, with scopes no wider than the
  * delegator's (B19, B25), and the audit log shows the whole chain.

@@ -15,7 +15,7 @@ export interface AgentGateCallbackHandlerOptions {
   readonly gate: Gate;
   /**
    * The agent's credential. Bound here rather than read from run metadata, because metadata is
-   * sent to tracers and would leak the token (SECURITY-CASES I69).
+   * sent to tracers and would leak the token (SECURITY.md I69).
    */
   readonly credential: CredentialSource;
   /**

@@ -3,7 +3,7 @@ import { ToolMessage } from "@langchain/core/messages";
 
 /**
  * A denial as the model sees it: an error `ToolMessage` with the safe reason only (no policy
- * text, key ids or stack), so the agent can recover and the run goes on (SECURITY-CASES F47).
+ * text, key ids or stack), so the agent can recover and the run goes on (SECURITY.md F47).
  */
 export function denialMessage(
   error: AgentGateError,

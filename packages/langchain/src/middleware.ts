@@ -28,7 +28,7 @@ export interface AgentGateMiddlewareOptions extends CredentialOptions {
 /**
  * `createAgent` middleware that puts every tool call through `gate.invoke`. A denial becomes an
  * error `ToolMessage` with the safe reason, so the model can recover and the run goes on; the
- * model's output cannot flip a decision (SECURITY-CASES F47). Tools already wrapped with
+ * model's output cannot flip a decision (SECURITY.md F47). Tools already wrapped with
  * `protectTool` pass through untouched (they enforce themselves; no double audit).
  *
  * Identity per run: `agent.invoke(input, { context: { agentToken } })`, or a bound

@@ -46,7 +46,7 @@ export function isProtectedTool(tool: unknown): boolean {
  * models see no difference) whose every invocation goes through `gate.invoke`: verified
  * identity, argument validation, policy, approval, audit. The original tool is reachable only
  * through the gate: `invoke`, `call` and `func` of the returned tool are all gated
- * (SECURITY-CASES F46). Protecting a protected tool returns it unchanged (no double audit).
+ * (SECURITY.md F46). Protecting a protected tool returns it unchanged (no double audit).
  *
  * @example
  * ```ts

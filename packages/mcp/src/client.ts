@@ -12,7 +12,7 @@ async function tokenOf(credential: CredentialSource): Promise<string> {
  * A `fetch` for `StreamableHTTPClientTransport` that puts the agent's token in
  * `Authorization: Bearer` on every request to the MCP server it was issued for, and refuses
  * any other destination outright: the token never leaves for a server that is not its audience
- * (SECURITY-CASES F49, RFC 8707). `resource` is the server's resource URL, the tokens' audience.
+ * (SECURITY.md F49, RFC 8707). `resource` is the server's resource URL, the tokens' audience.
  *
  * @example
  * ```ts

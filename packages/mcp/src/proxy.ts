@@ -44,7 +44,7 @@ export interface McpProxyOptions {
    * `tools` says otherwise.
    */
   readonly trustAnnotations?: boolean;
-  /** Pin the upstream tools against rug pulls (SECURITY-CASES F50). */
+  /** Pin the upstream tools against rug pulls (SECURITY.md F50). */
   readonly pins?: Omit<PinToolsOptions, "serverId">;
   /** The name this proxy gives itself to its clients. Default `agentgate-proxy/<serverId>`. */
   readonly name?: string;
@@ -56,7 +56,7 @@ export interface McpProxyOptions {
  * nothing goes around the gate): `tools/list` shows each caller the tools it could be permitted
  * to call, and every `tools/call` runs through `gate.invoke` before it is forwarded. Only the
  * tool name and the arguments the policy saw are forwarded: never the caller's `_meta`, so the
- * agent's token does not leave for the upstream (SECURITY-CASES F49). A denial is a
+ * agent's token does not leave for the upstream (SECURITY.md F49). A denial is a
  * `CallToolResult` with `isError: true` and the safe reason.
  *
  * Connect the returned server to any transport (`StdioServerTransport` for a stdio proxy; the

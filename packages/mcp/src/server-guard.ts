@@ -25,7 +25,7 @@ export interface GuardMcpServerOptions {
   readonly gate: Gate;
   /**
    * This server's identity: tools are named `<serverId>/<tool>` in policy and audit, so two
-   * servers' tools of the same name never share rules (SECURITY-CASES I66).
+   * servers' tools of the same name never share rules (SECURITY.md I66).
    */
   readonly serverId: string;
   /** Policy mapping per tool name (action kind, resources). Default: from the tools' annotations. */

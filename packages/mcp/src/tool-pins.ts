@@ -63,7 +63,7 @@ export interface PinToolsOptions {
 }
 
 /**
- * Guards a client against rug pulls (SECURITY-CASES F50): every tool listed is compared with the
+ * Guards a client against rug pulls (SECURITY.md F50): every tool listed is compared with the
  * fingerprint approved when it was first seen; a tool whose description or schema changed is
  * recorded as a `tool_changed` audit event and, when enforcing, removed from the list and
  * refused on call.

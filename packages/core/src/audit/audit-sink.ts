@@ -8,7 +8,7 @@ import type { AuditEvent } from "./audit-event.js";
  * Contract:
  * - `write` resolves only when the event is as durable as the sink promises (for the file log:
  *   handed to the OS, or fsynced, per its mode). It rejects with an `AgentGateError` of code
- *   `audit_unavailable` when it cannot; the gate then denies the call (SECURITY-CASES E43).
+ *   `audit_unavailable` when it cannot; the gate then denies the call (SECURITY.md E43).
  *   Never drops an event silently.
  * - `flush` resolves when every accepted event is durable.
  * - `close` flushes, then releases resources; later writes reject.

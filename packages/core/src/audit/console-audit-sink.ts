@@ -15,7 +15,7 @@ const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
 /**
  * A readable one-line-per-event sink for development: time, event, agent, tool, outcome. Every
  * field is stripped of control, bidi and line-breaking characters first, so arguments and names
- * cannot forge or recolour a line (SECURITY-CASES E45). Not tamper-evident: tee it with the
+ * cannot forge or recolour a line (SECURITY.md E45). Not tamper-evident: tee it with the
  * file log for that.
  */
 export class ConsoleAuditSink implements AuditSink {

@@ -1,6 +1,6 @@
 /**
  * Redaction of tool arguments before they reach an audit event, an approver or a log line
- * (SECURITY-CASES E44). Runs on every call, so it is synchronous, iterative and bounded (G54),
+ * (SECURITY.md E44). Runs on every call, so it is synchronous, iterative and bounded (G54),
  * and its regular expressions are linear-time (I68).
  */
 

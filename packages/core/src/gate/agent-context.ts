@@ -43,7 +43,7 @@ export function currentInvocation(): InvocationContext | undefined {
 
 /**
  * The verified identity of the agent whose tool call is running: inside a tool, "who am I acting
- * as". Each concurrent call sees its own agent (SECURITY-CASES J72). Throws
+ * as". Each concurrent call sees its own agent (SECURITY.md J72). Throws
  * `invalid_configuration` outside a gated call or on a runtime without async context.
  *
  * @example

@@ -32,7 +32,7 @@ export interface ApprovalAnswer {
  * The port for human (or delegated) approval. The gate calls it when a policy obligation says
  * `require-approval`, or when a supervised agent attempts a risky action. A rejection, an
  * answer that is not `{ approved: true }`, or no answer within the gate's approval timeout all
- * deny with `approval_denied` (SECURITY-CASES D38).
+ * deny with `approval_denied` (SECURITY.md D38).
  */
 export interface ApprovalProvider {
   requestApproval(

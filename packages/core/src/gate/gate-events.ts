@@ -116,7 +116,7 @@ export function decisionBlock(
   return block;
 }
 
-/** A short, non-reversible fingerprint of a credential for the audit trail (SECURITY-CASES I69). */
+/** A short, non-reversible fingerprint of a credential for the audit trail (SECURITY.md I69). */
 export async function tokenFingerprint(token: string): Promise<string> {
   const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
   return [...new Uint8Array(digest, 0, 8)]

@@ -62,7 +62,7 @@ export interface GateOptions {
   readonly approvalTimeoutMs?: number;
   /** Action kinds a `supervised` agent needs approval for. Default `["write", "delete"]`. */
   readonly supervisedApprovalKinds?: readonly ActionKind[];
-  /** Bounds on argument size and shape (SECURITY-CASES G54). */
+  /** Bounds on argument size and shape (SECURITY.md G54). */
   readonly argumentBounds?: Partial<CopyBounds>;
   /** Makes invocation and event ids. Default: 128 random bits in hex. */
   readonly createId?: () => string;

@@ -6,7 +6,7 @@ const MAX_TRUST_DOMAIN_LENGTH = 255;
 
 // Deliberately narrower than SPIFFE: lowercase ASCII only, in the trust domain and in the path,
 // so that case variants, homoglyphs, zero-width characters and percent-encodings can never name
-// a second, different-looking agent that matches the same rules (SECURITY-CASES G55).
+// a second, different-looking agent that matches the same rules (SECURITY.md G55).
 const TRUST_DOMAIN = /^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/;
 const SEGMENT = /^[a-z0-9_-][a-z0-9._-]*$/;
 const PREFIX = "spiffe://";

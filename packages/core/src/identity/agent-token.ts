@@ -84,7 +84,7 @@ export function hasScope(verified: VerifiedAgent, scope: string): boolean {
 /**
  * A freshly issued agent token. The raw JWT is reachable through {@link IssuedToken.token} but is
  * kept out of `JSON.stringify`, `console.log` and string conversion, so that it never lands in a
- * log by accident (SECURITY-CASES I69).
+ * log by accident (SECURITY.md I69).
  */
 export class IssuedToken {
   readonly #token: string;

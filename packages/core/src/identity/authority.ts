@@ -212,7 +212,7 @@ export class Authority implements KeySet {
   }
 
   /**
-   * Retires a key now: it stops verifying at once (SECURITY-CASES D35) and is recorded as a
+   * Retires a key now: it stops verifying at once (SECURITY.md D35) and is recorded as a
    * revoked key so that other processes sharing the revocation list stop trusting it too. When
    * the retired key was signing, a new key is generated first.
    */

@@ -6,7 +6,7 @@ import type { StoredKey } from "./signing-key.js";
  * A KMS- or HSM-backed store implements the same three methods.
  *
  * `load` rejects with `key_store_invalid` when the store is missing or corrupt, so that a broken
- * store stops start-up instead of failing the first call (SECURITY-CASES H59).
+ * store stops start-up instead of failing the first call (SECURITY.md H59).
  */
 export interface KeyStore {
   /** Every stored key, oldest first. */

@@ -2,7 +2,7 @@ import { type Clock, systemClock } from "../clock.js";
 
 /**
  * Remembers token ids (`jti`) until their token expires, so a second use is refused
- * (SECURITY-CASES A14). Keyed on `jti`, never on the token string: a token has several valid
+ * (SECURITY.md A14). Keyed on `jti`, never on the token string: a token has several valid
  * encodings (J70).
  */
 export interface ReplayCache {

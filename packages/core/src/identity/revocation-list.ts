@@ -30,7 +30,7 @@ export interface RevocationList {
   list(): Promise<readonly Revocation[]>;
   /**
    * A number that changes whenever the set of revocations changes, so caches can drop what
-   * they hold (SECURITY-CASES C33).
+   * they hold (SECURITY.md C33).
    */
   version(): number;
 }

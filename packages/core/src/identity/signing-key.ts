@@ -40,7 +40,7 @@ export interface VerificationKey {
 /**
  * A signing key in memory. The private key is a non-extractable `CryptoKey` held in a private
  * field, so neither `JSON.stringify`, `console.log` nor an error message can reveal it
- * (SECURITY-CASES H57).
+ * (SECURITY.md H57).
  */
 export class SigningKey implements VerificationKey {
   readonly #privateKey: CryptoKey;

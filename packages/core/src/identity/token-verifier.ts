@@ -48,7 +48,7 @@ export interface TokenVerifierOptions {
   readonly maxTokenBytes?: number;
   /** Deepest accepted `act` nesting (default 4). */
   readonly maxDelegationDepth?: number;
-  /** When set, each `jti` verifies once only (SECURITY-CASES A14). */
+  /** When set, each `jti` verifies once only (SECURITY.md A14). */
   readonly replay?: ReplayCache;
   /**
    * Size of the verified-token cache (default 10,000; 0 turns it off). Entries die at `exp`;
@@ -250,7 +250,7 @@ export class TokenVerifier {
     try {
       // jose checks the signature over the exact bytes; the claims are then validated on the
       // same strictly parsed object that the rest of AgentGate reads, so what is checked is
-      // exactly what is used (J65).
+      // exactly what is used (I65).
       await compactVerify(token, key.key, { algorithms: [key.alg] });
     } catch (error) {
       throw fromJoseError(error);
@@ -268,7 +268,7 @@ export class TokenVerifier {
     const skew = options.clockSkewSeconds;
     const { iss, sub, aud, iat, exp, nbf, jti, scope, act, agent } = claims;
     // A token also meant for other audiences is refused: a tool server must not accept a token
-    // that a second server can replay (C76).
+    // that a second server can replay (J76).
     if (!(aud === audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === audience))) {
       throw invalid("aud must name this audience alone");
     }

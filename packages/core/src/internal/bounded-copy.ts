@@ -1,7 +1,7 @@
 /**
  * Copies untrusted, JSON-like input (tool arguments) into fresh plain objects, iteratively, with
  * hard bounds on depth, node count and total string length, so that huge or deeply nested input
- * costs bounded work and never overflows the stack (SECURITY-CASES G54), and refusing the member
+ * costs bounded work and never overflows the stack (SECURITY.md G54), and refusing the member
  * names that pollute prototypes (G53). The copy is what policy sees and what the tool receives,
  * so later changes to the caller's object change nothing (I64).
  */

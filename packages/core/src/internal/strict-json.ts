@@ -3,7 +3,7 @@
  *
  * `JSON.parse` silently keeps the last of two duplicate member names, so `{"alg":"EdDSA","alg":"none"}`
  * means different things to different readers (RFC 7515 §4 allows rejecting; we reject,
- * SECURITY-CASES J65). Nesting depth is bounded before any recursive work happens (G54, A15),
+ * SECURITY.md I65). Nesting depth is bounded before any recursive work happens (G54, A15),
  * and the member names `__proto__`, `constructor` and `prototype` are refused (G53).
  */
 

@@ -4,7 +4,7 @@ import { AgentGateError } from "../errors.js";
 /**
  * The single-writer lock of an audit log: a lock file created exclusively, holding the owner's
  * pid. A lock whose pid no longer runs was left by a crashed writer and is taken over, so a
- * `kill -9` never blocks the log for good (SECURITY-CASES E41, E42).
+ * `kill -9` never blocks the log for good (SECURITY.md E41, E42).
  */
 export class AuditLock {
   private constructor(private readonly path: string) {}

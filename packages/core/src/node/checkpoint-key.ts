@@ -26,7 +26,7 @@ export interface AuditCheckpoint {
 
 /**
  * The Ed25519 key that signs audit checkpoints. It is deliberately not the token-signing key
- * (SECURITY-CASES I62): whoever can mint agent tokens should not also be able to re-sign the
+ * (SECURITY.md I62): whoever can mint agent tokens should not also be able to re-sign the
  * history of what agents did. Kept in its own 0600 file, created on first use.
  */
 export class CheckpointKey {

@@ -79,7 +79,7 @@ const NODE_FS: AuditFileSystem = {
  * previous record's hash and its own SHA-256, so that any edit, deletion, reordering or fork is
  * found by {@link verifyAuditLog}; signed checkpoints kept outside the log make a cut tail
  * detectable too. One writer per log across processes (a lock file), segments rotated by size
- * with the chain continuing, and a record torn by `kill -9` cut on reopen (SECURITY-CASES E40–E42,
+ * with the chain continuing, and a record torn by `kill -9` cut on reopen (SECURITY.md E40–E42,
  * I62, J74, J75).
  *
  * A failed write or sync rejects with `audit_unavailable` and stops the log: every later write

@@ -30,7 +30,7 @@ export interface FileKeyStoreOptions {
  * A {@link KeyStore} on disk: one JSON file per key, `<kid>.json`, in a 0700 directory
  * (default `.agentgate/keys`). Files are written atomically with mode 0600; a key file readable
  * by group or others, a file that does not parse, or a `kid` that is not the file's name is
- * refused at load with `key_store_invalid` naming the file (SECURITY-CASES H57, H59).
+ * refused at load with `key_store_invalid` naming the file (SECURITY.md H57, H59).
  */
 export class FileKeyStore implements KeyStore {
   constructor(

@@ -25,7 +25,7 @@ const KINDS = new Set<RevocationKind>(["agent", "token", "key"]);
 
 /**
  * A {@link RevocationList} in an append-only JSON Lines file (default
- * `.agentgate/revocations.jsonl`) that every process on the host shares (SECURITY-CASES D36).
+ * `.agentgate/revocations.jsonl`) that every process on the host shares (SECURITY.md D36).
  *
  * Each revocation is one `write` in append mode, framed by newlines, so concurrent writers never
  * interleave and a record torn by a crash is skipped without hiding the records after it. Readers

@@ -9,7 +9,7 @@ import { AgentGateError } from "../errors.js";
  * file instead, and `write` still resolves, so calls go on while the destination is down.
  * {@link SpoolingAuditSink.replay} sends spooled events to the primary, in order, and empties the
  * spool. Nothing is dropped: if the spool itself cannot be written, `write` rejects with
- * `audit_unavailable` and the gate denies (SECURITY-CASES E43). Choosing this sink is the loud,
+ * `audit_unavailable` and the gate denies (SECURITY.md E43). Choosing this sink is the loud,
  * explicit opt-in; the default for a failing sink is to deny.
  */
 export class SpoolingAuditSink implements AuditSink {

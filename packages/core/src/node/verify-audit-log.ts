@@ -34,7 +34,7 @@ export interface AuditVerification {
  * `prev` hashes, consecutive sequence numbers across segments, and the newest signed checkpoint
  * (signature, log id, and that the log still reaches it with the same hash). Reports the first
  * bad sequence number and why: an edited field, a deleted event, two swapped events, a fork, a
- * torn record or a cut tail (SECURITY-CASES E40). Never throws for a bad log; rejects only when
+ * torn record or a cut tail (SECURITY.md E40). Never throws for a bad log; rejects only when
  * the directory cannot be read.
  *
  * @example

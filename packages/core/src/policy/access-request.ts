@@ -9,7 +9,7 @@ export type ActionKind = "read" | "write" | "delete" | "execute" | (string & {})
 
 /**
  * The acting agent, built only from verified identity (a verified token and the registry),
- * never from anything the model or the tool arguments say (SECURITY-CASES C30).
+ * never from anything the model or the tool arguments say (SECURITY.md C30).
  */
 export interface AccessSubject {
   readonly type: "agent";
@@ -79,7 +79,7 @@ export interface AccessContext {
   /** Business resources named by the arguments, by type (`{ customer: "acme" }`). */
   readonly resources: Readonly<Record<string, string>>;
   /**
-   * The arguments after schema validation (SECURITY-CASES C31): numbers are numbers, not
+   * The arguments after schema validation (SECURITY.md C31): numbers are numbers, not
    * strings. Absent when deciding without arguments (`gate.check`, `tools/list`).
    */
   readonly arguments?: Readonly<Record<string, unknown>>;

@@ -8,7 +8,7 @@ import type { EvaluateOptions, PolicyClient } from "./policy-client.js";
  * and the organisation's central AuthZEN PDP. The call is allowed only when every backend allows;
  * the obligations of all of them apply. A backend that fails makes the whole evaluation fail
  * with `policy_unavailable` (so the gate denies): an error is never "no opinion" that the other
- * backends could outvote (SECURITY-CASES J73).
+ * backends could outvote (SECURITY.md J73).
  *
  * @example
  * ```ts

@@ -32,7 +32,7 @@ export interface AuthZenPolicyClientOptions {
  * A `PolicyClient` for any OpenID AuthZEN 1.0 PDP over HTTP (the AgentGate server, Topaz, Cerbos,
  * OpenFGA or OPA behind AuthZEN). Fails closed on every fault: connection refused (after one
  * retry), timeout, an HTTP error status, a body that is not JSON, or one without a boolean
- * `decision` all reject with `policy_unavailable`, and the gate denies (SECURITY-CASES C28). An
+ * `decision` all reject with `policy_unavailable`, and the gate denies (SECURITY.md C28). An
  * answer arriving after the timeout is discarded (I63). A deny is HTTP 200 with
  * `decision: false` (AuthZEN §6); `context.reason_admin` / `context.reason_user` become the
  * decision's reasons, `context.obligations` (strings) its obligations.

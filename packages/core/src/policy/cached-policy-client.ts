@@ -26,7 +26,7 @@ interface Entry {
 
 /**
  * Reuses decisions for identical requests. Never serves a decision past its TTL, past a change of
- * the policies (the inner client's `version()`), or past a revocation (SECURITY-CASES C33). The
+ * the policies (the inner client's `version()`), or past a revocation (SECURITY.md C33). The
  * key is the whole request with the time reduced to the minute in the configured zone (date,
  * hour, minute, weekday), so a cached decision never crosses a business-hours boundary; policies
  * that read `epochSeconds` or `instant` at finer grain should not be cached. Only decisions are

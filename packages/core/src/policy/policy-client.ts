@@ -15,7 +15,7 @@ export interface EvaluateOptions {
  * Contract: `evaluate` resolves with a {@link Decision}, or rejects with an `AgentGateError` of
  * code `policy_unavailable` when it cannot decide (engine error, timeout, PDP down, malformed
  * answer). Callers treat any rejection, and anything that is not a well-formed decision, as
- * deny (SECURITY-CASES C28, J73). Every implementation runs `describePolicyClientContract`.
+ * deny (SECURITY.md C28, J73). Every implementation runs `describePolicyClientContract`.
  */
 export interface PolicyClient {
   evaluate(request: AccessRequest, options?: EvaluateOptions): Promise<Decision>;
@@ -23,7 +23,7 @@ export interface PolicyClient {
   evaluateMany?(requests: readonly AccessRequest[], options?: EvaluateOptions): Promise<Decision[]>;
   /**
    * A number that changes whenever the policies change, so decision caches drop what they hold
-   * (SECURITY-CASES C33). Optional: clients without it are never cached across a change.
+   * (SECURITY.md C33). Optional: clients without it are never cached across a change.
    */
   version?(): number;
   /** Releases resources (timers, watchers, sockets). */

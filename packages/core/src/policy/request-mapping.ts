@@ -29,7 +29,7 @@ export interface RequestInput {
 
 /**
  * Maps a tool call to an AuthZEN-shaped {@link AccessRequest}. The subject comes only from the
- * verified token and the registry (SECURITY-CASES C30); the action is the tool's declared kind
+ * verified token and the registry (SECURITY.md C30); the action is the tool's declared kind
  * (default `execute`); the resource is the tool (qualified by its server), with the business
  * resources its arguments name; the context carries time, environment, resources and arguments.
  */

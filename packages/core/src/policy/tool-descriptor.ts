@@ -45,7 +45,7 @@ export interface ToolDescriptor {
   readonly name: string;
   /**
    * The server or toolkit the tool belongs to (an MCP server's identity). Tools of the same name
-   * from different servers are different resources (SECURITY-CASES I66).
+   * from different servers are different resources (SECURITY.md I66).
    */
   readonly server?: string;
   readonly description?: string;
