@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { pollUntil } from "../../test/fixtures/poll.js";
 import { tempDir } from "../../test/fixtures/temp-dir.js";
 import type { AuditEvent } from "../audit/audit-event.js";
 import { isAgentGateError } from "../errors.js";
@@ -214,15 +215,26 @@ describe("FileAuditLog across processes", () => {
         { stdio: ["ignore", "pipe", "inherit"] },
       );
       let buffered = "";
+      let ackedThisRun = 0;
       child.stdout?.on("data", (chunk: Buffer) => {
         buffered += chunk.toString();
         const parts = buffered.split("\n");
         buffered = parts.pop() ?? "";
-        for (const part of parts)
-          if (/^\d+$/.test(part)) acknowledged = Math.max(acknowledged, Number(part));
+        for (const part of parts) {
+          if (!/^\d+$/.test(part)) continue;
+          acknowledged = Math.max(acknowledged, Number(part));
+          ackedThisRun++;
+        }
       });
       await firstLine(child);
-      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 60));
+      // Kill mid-append, however slow the machine: once this writer has acknowledged a few
+      // events, then at a random moment after.
+      await pollUntil(
+        () => ackedThisRun,
+        (count) => count >= 3,
+        { what: `run ${run}'s first acknowledged events`, everyMs: 2 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 60));
       child.kill("SIGKILL");
       await new Promise((resolve) => child.once("exit", resolve));
       const log = await FileAuditLog.open({ directory, checkpointEvery: 100 });
@@ -236,7 +248,7 @@ describe("FileAuditLog across processes", () => {
       ).toBeGreaterThan(acknowledged);
     }
     expect(acknowledged).toBeGreaterThan(100);
-  }, 120_000);
+  }, 600_000); // 50 processes, one after another: seconds each on a loaded machine
 });
 
 function firstLine(child: ChildProcess): Promise<void> {
