@@ -22,7 +22,8 @@ stop_burners() {
   for pid in "${burners[@]}"; do wait "$pid" 2>/dev/null; done
   burners=()
 }
-trap stop_burners EXIT INT TERM
+trap stop_burners EXIT
+trap 'exit 130' INT TERM # the EXIT trap then stops the burners
 
 for _ in $(seq "$BURNERS"); do
   node -e 'for (;;) {}' &
@@ -43,7 +44,10 @@ for run in $(seq "$RUNS"); do
     failed=$((failed + 1))
   fi
   seconds=$(($(date +%s) - started))
-  summary=$(grep -E "Tests +[0-9]+" "$log" | sed -E 's/\x1b\[[0-9;]*m//g; s/^.*Tests +//' | paste -sd ';' -)
+  # Per package "Tests  N passed (N)" from vitest, and each example's "N passed, M failed".
+  summary=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" |
+    grep -E "Tests +[0-9]+ (passed|failed)|[0-9]+ passed, [0-9]+ failed" |
+    sed -E 's/^([^:]+):test: +(Tests +)?/\1 /; s/ \([0-9]+\)$//' | paste -sd ';' -)
   results+=("run $run: $verdict in ${seconds}s (load $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')) [$summary] log: $log")
   echo "load-check: ${results[-1]}"
 done

@@ -59,13 +59,13 @@ function generateStore(count: number, seed: number): Record<string, string> {
 }
 
 describe("policy slicing", () => {
-  it("is exact: sliced and unsliced decisions agree on 10,000 randomized requests over a generated store", async () => {
+  it("is exact: sliced and unsliced decisions agree on 3,000 randomized requests over a generated store", async () => {
     const store = generateStore(100, 42);
     const sliced = new CedarPolicyClient({ policies: store, slicing: true });
     const whole = new CedarPolicyClient({ policies: store, slicing: false });
     const rng = random(7);
     let allowed = 0;
-    for (let index = 0; index < 10_000; index++) {
+    for (let index = 0; index < 3_000; index++) {
       const input = request({
         agent: rng.next() < 0.9 ? rng.pick(AGENTS) : "spiffe://acme.example/agent/stranger",
         action: rng.pick(ACTIONS),
@@ -87,9 +87,9 @@ describe("policy slicing", () => {
       if (a.allowed) allowed++;
     }
     // Both outcomes occur often enough for the comparison to mean something.
-    expect(allowed).toBeGreaterThan(500);
-    expect(allowed).toBeLessThan(9500);
-  }, 120_000);
+    expect(allowed).toBeGreaterThan(150);
+    expect(allowed).toBeLessThan(2850);
+  }, 600_000); // 6,000 Cedar evaluations: about 20 s alone, minutes on a loaded machine
 
   it("C32: a watched directory reloads on change, and keeps the last good set when the new one is broken", async () => {
     const directory = tempDir("agentgate-cedar-");

@@ -140,7 +140,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url: base,
     close: async () => {
       await policy.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() only stops new connections: a client polling over keep-alive (a revocation
+      // feed) would go on being served, and close() would wait for it forever. Stopped means
+      // stopped: its clients must see the server gone (and a feed then fails closed, D36).
+      server.closeAllConnections();
+      await closed;
     },
   };
 }

@@ -75,7 +75,9 @@ describePolicyClientContract(
 );
 describePolicyClientContract(
   "AuthZenPolicyClient",
-  async () => new AuthZenPolicyClient({ baseUrl: await pdp(contractPdp) }),
+  // The contract is about answers, not speed: the 1 s production timeout would turn a loaded
+  // machine's slow first connection into policy_unavailable.
+  async () => new AuthZenPolicyClient({ baseUrl: await pdp(contractPdp), timeoutMs: 30_000 }),
 );
 
 async function expectUnavailable(client: AuthZenPolicyClient): Promise<void> {
