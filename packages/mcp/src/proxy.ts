@@ -13,6 +13,7 @@ import {
   ListToolsRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import { inputSchemaOf } from "./input-schema.js";
 import { describe, type McpToolPolicy } from "./server-guard.js";
 import { tokenFromMeta } from "./token-meta.js";
 import { type PinToolsOptions, pinTools } from "./tool-pins.js";
@@ -113,12 +114,16 @@ export function createMcpProxy(options: McpProxyOptions): Server {
         tool.name,
         {
           tool,
-          descriptor: describe(options, tool.name, {
-            ...(tool.description === undefined ? {} : { description: tool.description }),
-            ...(options.trustAnnotations === true && tool.annotations !== undefined
-              ? { annotations: tool.annotations }
-              : {}),
-          }),
+          descriptor: {
+            ...describe(options, tool.name, {
+              ...(tool.description === undefined ? {} : { description: tool.description }),
+              ...(options.trustAnnotations === true && tool.annotations !== undefined
+                ? { annotations: tool.annotations }
+                : {}),
+            }),
+            // Arguments the upstream would refuse are denied (and audited) before policy (L92).
+            schema: inputSchemaOf(tool.inputSchema),
+          },
         },
       ]),
     );
@@ -156,21 +161,43 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       if (entry === undefined) {
         return errorResult(`Unknown tool: ${name}`);
       }
-      return (await options.gate.invoke(
+      return await options.gate.invoke(
         {
           tool: entry.descriptor,
           arguments: request.params.arguments ?? {},
           credential,
           metadata: { framework: "mcp-proxy" },
         },
-        (args) => upstream.callTool({ name, arguments: args as Record<string, unknown> }),
-      )) as CallToolResult;
+        async (args) => {
+          const result = (await upstream.callTool({
+            name,
+            arguments: args as Record<string, unknown>,
+          })) as CallToolResult;
+          // The upstream's own refusal is a failed call in the audit log, not a success (L92).
+          if (result.isError === true) throw new UpstreamToolError(result);
+          return result;
+        },
+      );
     } catch (error) {
+      if (error instanceof UpstreamToolError) return error.result;
       if (!isAgentGateError(error)) throw error;
       return errorResult(`AgentGate denied this call (${error.code}): ${error.safeMessage}`);
     }
   });
   return server;
+}
+
+/** An upstream result with `isError: true`, thrown so that the gate records a failed outcome. */
+class UpstreamToolError extends Error {
+  override readonly name = "UpstreamToolError";
+  constructor(readonly result: CallToolResult) {
+    super(`The upstream tool answered with an error: ${firstText(result)}`.slice(0, 500));
+  }
+}
+
+function firstText(result: CallToolResult): string {
+  const text = (result.content ?? []).find((part) => part.type === "text");
+  return text?.type === "text" ? text.text : "(no text)";
 }
 
 function errorResult(text: string): CallToolResult {
