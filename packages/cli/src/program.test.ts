@@ -41,7 +41,7 @@ describe("the agentgate CLI", () => {
     );
     expect(types).toContain(`revocation ${SUPPORT}`);
     expect(run("audit", "verify").status).toBe(0);
-    expect(run("agent", "add", "spiffe://ACME/agent/x", "--owner", "o").status).toBe(1);
+    expect(run("agent", "add", "spiffe://ACME/agent/x", "--owner", "o").status).toBe(2);
     expect(run("agent", "frobnicate").status).toBe(2);
     expect(
       spawnSync(process.execPath, [BIN, "--dir", join(dir, "missing"), "agent", "list"], {
@@ -224,7 +224,7 @@ describe("the agentgate CLI", () => {
     expect(ops).toMatchObject({ calls: 0, scopesNeverPresented: ["crm:read", "crm:write"] });
     expect(ops?.findings[0]).toMatch(/least privilege/);
     expect((await cli(dir, "audit", "report", "--csv")).out.split("\n")[0]).toBe(
-      "agent,owner,supervision,calls,denials,tools,scopesNeverPresented,findings",
+      "agent,owner,supervision,revoked,calls,denials,tools,scopesNeverPresented,findings",
     );
   });
 });
