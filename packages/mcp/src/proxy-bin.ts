@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // agentgate-mcp-proxy: start an MCP server you do not own over stdio and put AgentGate in front.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CedarPolicyClient } from "@agentgate/cedar";
-import { CredentialProvider, type CredentialSource, isAgentGateError } from "@agentgate/core";
+import {
+  AgentGateError,
+  CredentialProvider,
+  type CredentialSource,
+  isAgentGateError,
+} from "@agentgate/core";
 import { createGate } from "@agentgate/core/node";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -68,9 +73,22 @@ async function main(): Promise<number> {
   const directory = values.dir ?? ".agentgate";
   // The policy engine is this package's own dependency: started from any folder, the proxy does
   // not depend on @agentgate/cedar being installed where it runs.
-  const policy = await CedarPolicyClient.fromDirectory(join(directory, "policies"), {
-    watch: true,
-  });
+  if (!existsSync(join(directory, "config.json"))) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `No AgentGate directory at ${directory}: run \`agentgate init\` there, or pass --dir.`,
+    );
+  }
+  let policy: CedarPolicyClient;
+  try {
+    policy = await CedarPolicyClient.fromDirectory(join(directory, "policies"), { watch: true });
+  } catch (error) {
+    if (isAgentGateError(error)) throw error;
+    throw new AgentGateError(
+      "policy_invalid",
+      `Cannot read the policies in ${join(directory, "policies")}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
   let gate: Awaited<ReturnType<typeof createGate>>;
   try {
     gate = await createGate({ directory, policy });

@@ -201,7 +201,7 @@ describe("agentgate-mcp-proxy as a long-running tool", () => {
   );
 
   it(
-    "--version prints the package's version",
+    "--version prints the package's version; a missing directory is configuration (3) saying what to do",
     () => {
       const { version } = JSON.parse(
         readFileSync(new URL("../package.json", import.meta.url), "utf8"),
@@ -212,6 +212,21 @@ describe("agentgate-mcp-proxy as a long-running tool", () => {
       });
       expect(run.status).toBe(0);
       expect(run.stdout.trim()).toBe(version);
+      const missing = spawnSync(
+        process.execPath,
+        [
+          BIN,
+          "--dir",
+          join(tempFolder("agentgate-empty-"), "none"),
+          "--server-id",
+          "x",
+          "--",
+          "node",
+        ],
+        { encoding: "utf8", timeout: BUDGET_MS },
+      );
+      expect(missing.status).toBe(3);
+      expect(missing.stderr).toMatch(/No AgentGate directory at .*agentgate init/);
     },
     TEST_TIMEOUT_MS,
   );

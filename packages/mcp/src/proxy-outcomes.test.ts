@@ -12,6 +12,7 @@ import * as z from "zod";
 import { withAgentToken } from "./client.js";
 import { inputSchemaOf } from "./input-schema.js";
 import { createMcpProxy } from "./proxy.js";
+import { guardMcpServer } from "./server-guard.js";
 
 const SUPPORT = "spiffe://acme.example/agent/support";
 const AUDIENCE = "https://mcp.acme.example/everything";
@@ -117,6 +118,31 @@ describe("the MCP proxy checks arguments and outcomes as the upstream sees them"
     const outcome = audit.events.filter((event) => event.type === "outcome").at(-1);
     expect(outcome?.outcome?.status).toBe("failed");
     expect(outcome?.outcome?.error).toContain("card declined for 5");
+  });
+
+  it("L92: a guarded server's tool that answers isError: true is recorded as a failed outcome too", async () => {
+    const { gate: guardGate, audit, credentials } = await gate();
+    const server = new McpServer({ name: "payments", version: "1.0.0" });
+    guardMcpServer(server, { gate: guardGate, serverId: "payments" });
+    server.registerTool(
+      "refund",
+      { description: "Refund", inputSchema: { amount: z.number() } },
+      async ({ amount }) => ({
+        isError: true,
+        content: [{ type: "text", text: `refund of ${amount} refused by the bank` }],
+      }),
+    );
+    server.registerTool("ping", { description: "Ping" }, async () => ({
+      content: [{ type: "text", text: "pong" }],
+    }));
+    const client = withAgentToken(await linked(server), credentials(SUPPORT));
+    const refused = await client.callTool({ name: "refund", arguments: { amount: 3 } });
+    expect(refused).toMatchObject({ isError: true });
+    expect(text(refused)).toBe("refund of 3 refused by the bank");
+    const outcomes = () => audit.events.filter((event) => event.type === "outcome");
+    expect(outcomes().at(-1)?.outcome?.status).toBe("failed");
+    expect(text(await client.callTool({ name: "ping", arguments: {} }))).toBe("pong");
+    expect(outcomes().at(-1)?.outcome?.status).toBe("succeeded");
   });
 
   it("inputSchemaOf follows $schema (draft-07 here) and names the argument at fault", () => {

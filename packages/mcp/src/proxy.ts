@@ -16,6 +16,7 @@ import {
 import { inputSchemaOf } from "./input-schema.js";
 import { describe, type McpToolPolicy } from "./server-guard.js";
 import { tokenFromMeta } from "./token-meta.js";
+import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 import { type PinToolsOptions, pinTools } from "./tool-pins.js";
 
 const UNKNOWN_NAME_RELIST_MS = 1000;
@@ -174,30 +175,16 @@ export function createMcpProxy(options: McpProxyOptions): Server {
             arguments: args as Record<string, unknown>,
           })) as CallToolResult;
           // The upstream's own refusal is a failed call in the audit log, not a success (L92).
-          if (result.isError === true) throw new UpstreamToolError(result);
-          return result;
+          return throwIfToolError(result);
         },
       );
     } catch (error) {
-      if (error instanceof UpstreamToolError) return error.result;
+      if (error instanceof ToolErrorResult) return error.result;
       if (!isAgentGateError(error)) throw error;
       return errorResult(`AgentGate denied this call (${error.code}): ${error.safeMessage}`);
     }
   });
   return server;
-}
-
-/** An upstream result with `isError: true`, thrown so that the gate records a failed outcome. */
-class UpstreamToolError extends Error {
-  override readonly name = "UpstreamToolError";
-  constructor(readonly result: CallToolResult) {
-    super(`The upstream tool answered with an error: ${firstText(result)}`.slice(0, 500));
-  }
-}
-
-function firstText(result: CallToolResult): string {
-  const text = (result.content ?? []).find((part) => part.type === "text");
-  return text?.type === "text" ? text.text : "(no text)";
 }
 
 function errorResult(text: string): CallToolResult {
