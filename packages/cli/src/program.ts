@@ -368,7 +368,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       try {
         // The gate's own check (L90): a suspended, revoked, expired or unregistered agent's
         // token is unusable here as it is at every gate.
-        const { agent: agentIdentity } = await verifyAgentToken(value, {
+        const { agent: agentIdentity, scopes } = await verifyAgentToken(value, {
           verifier: authority.verifier(),
           registry,
           audience: options.audience ?? config.audience,
@@ -378,7 +378,8 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           agent: agentIdentity.agent.toString(),
           principal: agentIdentity.principal.id,
           chain: agentIdentity.chain,
-          scopes: agentIdentity.scopes,
+          // The scopes the gate lets policy see: the token's, as far as the registry still grants them.
+          scopes,
           tokenId: agentIdentity.tokenId,
           expiresAt: new Date(agentIdentity.expiresAt * 1000).toISOString(),
         };

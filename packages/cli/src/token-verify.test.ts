@@ -34,6 +34,10 @@ describe("agentgate token verify answers as the gate does", () => {
 
     const supportToken = await issue(SUPPORT);
     expect(await verify(supportToken)).toEqual({ exit: 0, valid: true, code: undefined });
+    const scopesOf = async (token: string) =>
+      (JSON.parse((await cli(dir, "token", "verify", token, "--json")).out) as { scopes: string[] })
+        .scopes;
+    expect(await scopesOf(supportToken)).toEqual(["crm:read"]);
 
     await cli(dir, "agent", "suspend", SUPPORT);
     expect(await verify(supportToken)).toEqual({
@@ -48,6 +52,9 @@ describe("agentgate token verify answers as the gate does", () => {
     // The registration has expired (the token itself still lives).
     const record = await registry.get(SUPPORT);
     if (record === undefined) throw new Error("support is registered");
+    // A scope the registry no longer grants is not one the gate lets policy see.
+    await registry.put(parseAgentRecord({ ...record, maxScopes: [] }));
+    expect(await scopesOf(supportToken)).toEqual([]);
     await registry.put(parseAgentRecord({ ...record, expiresAt: "2026-01-01T00:00:00.000Z" }));
     expect(await verify(supportToken)).toEqual({ exit: 1, valid: false, code: "agent_expired" });
     expect(await gateSays(supportToken)).toBe("agent_expired");

@@ -336,8 +336,9 @@ export class Gate {
     // answers `agentgate token verify` (L90).
     let agent: VerifiedAgent;
     let record: AgentRecord;
+    let scopes: readonly string[];
     try {
-      ({ agent, record } = await verifyAgentToken(token, {
+      ({ agent, record, scopes } = await verifyAgentToken(token, {
         verifier: this.#options.verifier,
         registry: this.#options.registry,
         audience: this.#options.audience,
@@ -362,7 +363,6 @@ export class Gate {
     }
 
     // 4. Decide.
-    const scopes = agent.scopes.filter((scope) => record.maxScopes.includes(scope));
     const request = buildAccessRequest({
       agent,
       record,

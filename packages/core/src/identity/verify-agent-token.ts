@@ -28,6 +28,11 @@ export interface UsableAgentToken {
   readonly agent: VerifiedAgent;
   /** The registry record of the acting (last) agent of the chain. */
   readonly record: AgentRecord;
+  /**
+   * The token's scopes that the acting agent's registration still grants (`maxScopes`): the
+   * scopes policy sees. A scope taken from the registry after issue no longer counts.
+   */
+  readonly scopes: readonly string[];
 }
 
 /**
@@ -74,5 +79,10 @@ export async function verifyAgentToken(
     acting = record;
   }
   if (acting === undefined) throw new AgentGateError("agent_unknown", "The token names no agent.");
-  return { agent, record: acting };
+  const record = acting;
+  return {
+    agent,
+    record,
+    scopes: agent.scopes.filter((scope) => record.maxScopes.includes(scope)),
+  };
 }
