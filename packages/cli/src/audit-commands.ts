@@ -1,10 +1,11 @@
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { type AuditVerification, readAuditLog, verifyAuditLog } from "@agentgate/core/node";
 import { type Command, Option } from "commander";
 import { instant, positiveInteger } from "./input.js";
 import { csv, table } from "./output.js";
 import type { CommandContext } from "./program.js";
 import { accessReport } from "./report.js";
+import { CliUsageError } from "./usage-error.js";
 
 /** Options every audit command takes: which log. */
 interface LogOptions {
@@ -25,12 +26,18 @@ interface QueryOptions extends LogOptions {
 
 /** `agentgate audit verify|query|tail|export|report`. */
 export function registerAuditCommands(program: Command, context: CommandContext): void {
-  const { directory, workspace, output, print, fail } = context;
-  // A log given with --log needs no AgentGate directory: an auditor verifies a copy.
-  const logOf = (options: LogOptions) => options.log ?? join(directory(), "audit");
-  const verify = (options: LogOptions) =>
+  const { workspace, output, print, fail } = context;
+  // A log given with --log needs no AgentGate directory: an auditor verifies a copy. Without
+  // --log the directory must exist (exit 3 otherwise): a missing log never reads as "0 records".
+  const logOf = async (options: LogOptions): Promise<string> => {
+    if (options.log === undefined) return (await workspace()).audit;
+    if (!existsSync(options.log))
+      throw new CliUsageError(`--log ${options.log}: no audit log there.`);
+    return options.log;
+  };
+  const verify = async (options: LogOptions) =>
     verifyAuditLog(
-      logOf(options),
+      await logOf(options),
       options.checkpointKey === undefined ? {} : { checkpointKey: options.checkpointKey },
     );
   const withLog = (command: Command) =>
@@ -71,7 +78,7 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       .option("--to <iso>", "up to this date or instant (ISO 8601, exclusive)", instant);
   const read = async (options: QueryOptions) => {
     const events = [];
-    for await (const record of readAuditLog(logOf(options), {
+    for await (const record of readAuditLog(await logOf(options), {
       ...(options.agent ? { agent: options.agent } : {}),
       ...(options.tool ? { tool: options.tool } : {}),
       ...(options.type ? { type: options.type as "decision" } : {}),
@@ -161,11 +168,13 @@ export function registerAuditCommands(program: Command, context: CommandContext)
         // Counts over a log that does not verify would read as facts ("denials 0"): verify first.
         const verification = await verify(options);
         if (!verification.ok) {
-          output.err(brokenBanner(logOf(options), verification, options.allowBroken === true));
+          output.err(
+            brokenBanner(await logOf(options), verification, options.allowBroken === true),
+          );
           fail(1);
           if (options.allowBroken !== true) return;
         }
-        const rows = await accessReport(logOf(options), await space.registry.list(), {
+        const rows = await accessReport(await logOf(options), await space.registry.list(), {
           idleDays: options.idleDays,
           revoked: (agent) => space.revocations.isRevoked("agent", agent),
           ...(options.from ? { from: options.from } : {}),

@@ -75,6 +75,18 @@ describe("agentgate exit codes: 0 done, 1 check failed, 2 bad input naming the f
     );
     expect(expires.code).toBe(2);
     expect(expires.err).toMatch(/--expires/);
+    const past = await cli(
+      dir,
+      "agent",
+      "add",
+      "spiffe://acme.example/agent/new",
+      "--owner",
+      "o",
+      "--expires",
+      "2000-01-01",
+    );
+    expect(past.code).toBe(2);
+    expect(past.err).toMatch(/--expires 2000-01-01T00:00:00.000Z: already past/);
 
     const nobody = "spiffe://acme.example/agent/nobody";
     const revoke = await cli(dir, "agent", "revoke", nobody);
@@ -125,8 +137,24 @@ describe("agentgate exit codes: 0 done, 1 check failed, 2 bad input naming the f
     expect(tested.err).toMatch(/case 0 \(short id\): agent support: not an agent id/);
   });
 
-  it("no directory is configuration (3)", async () => {
-    expect((await cli(emptyFolder(), "agent", "list")).code).toBe(3);
+  it("no directory is configuration (3); a --log that is not there is bad input (2), never 'ok: 0 records'", async () => {
+    const missing = emptyFolder();
+    expect((await cli(missing, "agent", "list")).code).toBe(3);
+    for (const command of ["verify", "query", "tail", "export", "report"]) {
+      const result = await cli(missing, "audit", command);
+      expect({ command, code: result.code, out: result.out }).toEqual({
+        command,
+        code: 3,
+        out: "",
+      });
+      if (command === "report") continue; // a report needs the directory's registry
+      const log = await cli(missing, "audit", command, "--log", join(missing, "audit"));
+      expect({ command, code: log.code }).toEqual({ command, code: 2 });
+      expect(log.err).toMatch(/--log .*: no audit log there/);
+    }
+    const dir = await workspace();
+    const report = await cli(dir, "audit", "report", "--log", join(missing, "audit"));
+    expect(report.code).toBe(2);
   });
 });
 

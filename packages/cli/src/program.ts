@@ -185,6 +185,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       ) => {
         const { registry, config } = await workspace();
         agentId("<id>", id, config.trustDomain);
+        if (options.expires !== undefined && Date.parse(options.expires) <= Date.now())
+          throw new CliUsageError(
+            `--expires ${options.expires}: already past; give a future date or instant.`,
+          );
         if ((await registry.get(id)) !== undefined)
           throw new AgentGateError("agent_exists", `Agent ${id} is already registered.`);
         const record = defineAgent({
@@ -400,7 +404,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       }
     });
 
-  const context: CommandContext = { directory: dir, workspace, output, print, fail };
+  const context: CommandContext = { workspace, output, print, fail };
   registerPolicyCommands(program, context);
   registerAuditCommands(program, context);
 
@@ -443,8 +447,6 @@ export type Print = (json: boolean, value: unknown, text: () => string) => void;
 
 /** What every group of commands needs: the directory, the streams, and the exit code. */
 export interface CommandContext {
-  /** The `--dir` given (default `.agentgate`). */
-  readonly directory: () => string;
   readonly workspace: () => Promise<Workspace>;
   readonly output: Output;
   readonly print: Print;
