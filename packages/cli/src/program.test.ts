@@ -41,7 +41,7 @@ describe("the agentgate CLI", () => {
     );
     expect(types).toContain(`revocation ${SUPPORT}`);
     expect((await run("audit", "verify")).code).toBe(0);
-    expect((await run("agent", "add", "spiffe://ACME/agent/x", "--owner", "o")).code).toBe(1);
+    expect((await run("agent", "add", "spiffe://ACME/agent/x", "--owner", "o")).code).toBe(2);
     expect((await run("agent", "frobnicate")).code).toBe(2);
     expect((await cli(join(dir, "missing"), "agent", "list")).code).toBe(3);
     for (const command of [
@@ -235,7 +235,7 @@ describe("the agentgate CLI", () => {
     expect(ops).toMatchObject({ calls: 0, scopesNeverPresented: ["crm:read", "crm:write"] });
     expect(ops?.findings[0]).toMatch(/least privilege/);
     expect((await cli(dir, "audit", "report", "--csv")).out.split("\n")[0]).toBe(
-      "agent,owner,supervision,calls,denials,tools,scopesNeverPresented,findings",
+      "agent,owner,supervision,revoked,calls,denials,tools,scopesNeverPresented,findings",
     );
   });
 });

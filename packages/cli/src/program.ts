@@ -3,33 +3,58 @@ import { CedarPolicyClient } from "@agentgate/cedar";
 import {
   type AccessRequest,
   AgentGateError,
+  type AgentGateErrorCode,
   type AgentRecord,
   type Authority,
   defineAgent,
   isAgentGateError,
+  resumeAgent,
   type Supervision,
+  suspendAgent,
+  verifyAgentToken,
 } from "@agentgate/core";
 import { accessTime } from "@agentgate/core/internal";
-import { readAuditLog, verifyAuditLog } from "@agentgate/core/node";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
-import { csv, type Output, processOutput, table } from "./output.js";
-import { accessReport } from "./report.js";
+import { registerAuditCommands } from "./audit-commands.js";
+import { agentId, audienceUrl, instant, positiveInteger, timeZone, trustDomain } from "./input.js";
+import { type Output, processOutput, table } from "./output.js";
 import { startServer } from "./server.js";
+import { CliUsageError } from "./usage-error.js";
 import { initWorkspace, openAuditedWorkspace, openWorkspace, type Workspace } from "./workspace.js";
 
-/**
- * Bad input on the command line or in a file the user named (exit code 2). Its message says what
- * to change.
- */
-export class CliUsageError extends Error {
-  /** Stable code: `usage`. */
-  readonly code = "usage";
-  override readonly name = "CliUsageError";
-}
+export { CliUsageError } from "./usage-error.js";
 
-/** Exit codes of `agentgate`. */
+/**
+ * Exit codes of `agentgate`: `0` done; `1` a check failed (a deny, a token a gate would refuse, a
+ * broken log, a failing policy test); `2` bad input, naming the flag or argument; `3` bad
+ * configuration (no directory, an invalid policy, an unreadable key store).
+ */
 export const EXIT = { ok: 0, failed: 1, usage: 2, configuration: 3 } as const;
+
+/** Errors about what the user typed (an id, a record field, an agent that does not exist): exit 2. */
+const INPUT_CODES: ReadonlySet<AgentGateErrorCode> = new Set([
+  "invalid_agent_id",
+  "invalid_agent_record",
+  "agent_unknown",
+  "agent_exists",
+  "scope_invalid",
+]);
+const CONFIGURATION_CODES: ReadonlySet<AgentGateErrorCode> = new Set([
+  "invalid_configuration",
+  "key_store_invalid",
+  "policy_invalid",
+  "registry_unavailable",
+]);
+
+/** The CLI package's version, from its package.json. */
+function version(): string {
+  return (
+    JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    }
+  ).version;
+}
 
 /** Runs the CLI with `argv` (without `node` and the script) and returns the exit code. */
 export async function runCli(
@@ -51,14 +76,8 @@ export async function runCli(
     }
     if (isAgentGateError(error)) {
       output.err(`agentgate: ${error.message}`);
-      return [
-        "invalid_configuration",
-        "key_store_invalid",
-        "policy_invalid",
-        "registry_unavailable",
-      ].includes(error.code)
-        ? EXIT.configuration
-        : EXIT.failed;
+      if (CONFIGURATION_CODES.has(error.code)) return EXIT.configuration;
+      return INPUT_CODES.has(error.code) ? EXIT.usage : EXIT.failed;
     }
     output.err(`agentgate: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT.failed;
@@ -70,6 +89,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   const program = new Command("agentgate")
     .description("Operate AgentGate: agent identities, tokens, policies and the audit log.")
     .option("--dir <path>", "the AgentGate directory", ".agentgate")
+    .version(version(), "--version", "print the version")
     .showHelpAfterError()
     // Set before any subcommand is added, so every subcommand inherits them.
     .exitOverride()
@@ -100,12 +120,13 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   program
     .command("init")
     .description("create a trust domain: keys, an agent registry, a config and an example policy")
-    .requiredOption("--trust-domain <domain>", "e.g. acme.example")
+    .requiredOption("--trust-domain <domain>", "e.g. acme.example", trustDomain)
     .requiredOption(
       "--audience <url>",
       "the audience of your tools' tokens, e.g. https://tools.acme.example",
+      audienceUrl,
     )
-    .option("--time-zone <zone>", "IANA time zone of business hours", "UTC")
+    .option("--time-zone <zone>", "IANA time zone of business hours", timeZone, "UTC")
     .option("--json", "print JSON")
     .action(
       async (options: {
@@ -146,7 +167,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         .default("autonomous"),
     )
     .option("--scope <scope...>", "scopes it may ever hold", [])
-    .option("--expires <iso>", "registration expiry (ISO 8601)")
+    .option("--expires <iso>", "registration expiry (ISO 8601)", instant)
     .option("--json", "print JSON")
     .action(
       async (
@@ -162,7 +183,12 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           json?: boolean;
         },
       ) => {
-        const { registry } = await workspace();
+        const { registry, config } = await workspace();
+        agentId("<id>", id, config.trustDomain);
+        if (options.expires !== undefined && Date.parse(options.expires) <= Date.now())
+          throw new CliUsageError(
+            `--expires ${options.expires}: already past; give a future date or instant.`,
+          );
         if ((await registry.get(id)) !== undefined)
           throw new AgentGateError("agent_exists", `Agent ${id} is already registered.`);
         const record = defineAgent({
@@ -215,25 +241,43 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           .join("\n"),
       );
     });
-  for (const [name, supervision] of [
-    ["suspend", "suspended"],
-    ["resume", "autonomous"],
-  ] as const) {
-    agent
-      .command(`${name} <id>`)
-      .description(
-        name === "suspend"
-          ? "deny everything the agent does until resumed"
-          : "make a suspended agent autonomous again",
-      )
-      .action(async (id: string) => {
-        const { registry } = await workspace();
-        const record = await registry.get(id);
-        if (record === undefined) throw new AgentGateError("agent_unknown", `No agent ${id}.`);
-        await registry.put({ ...record, supervision });
-        output.out(`${id} is ${supervision}.`);
-      });
-  }
+  // A registered agent named on the command line; exit 2 when there is none.
+  const registeredAgent = async (id: string) => {
+    const { registry } = await workspace();
+    const record = await registry.get(id);
+    if (record === undefined)
+      throw new AgentGateError("agent_unknown", `No agent ${id} is registered.`);
+    return { registry, record };
+  };
+  agent
+    .command("suspend <id>")
+    .description("deny everything the agent does until resumed")
+    .action(async (id: string) => {
+      const { registry, record } = await registeredAgent(id);
+      await registry.put(suspendAgent(record));
+      output.out(
+        `${id} is suspended${record.supervision === "suspended" ? " (it already was)" : ` (was ${record.supervision})`}.`,
+      );
+    });
+  agent
+    .command("resume <id>")
+    .description("give a suspended agent back the supervision it had before")
+    .addOption(
+      new Option(
+        "--supervision <state>",
+        "resume to this state instead (default: the state before suspension)",
+      ).choices(["autonomous", "supervised"]),
+    )
+    .action(async (id: string, options: { supervision?: "autonomous" | "supervised" }) => {
+      const { registry, record } = await registeredAgent(id);
+      if (record.supervision !== "suspended")
+        throw new CliUsageError(`${id} is not suspended (it is ${record.supervision}).`);
+      const resumed = resumeAgent(record, options.supervision);
+      await registry.put(resumed);
+      output.out(
+        `${id} is ${resumed.supervision}${options.supervision === undefined && record.suspendedFrom === undefined ? " (its state before suspension was not recorded: the closer watch; --supervision autonomous to change)" : ""}.`,
+      );
+    });
   agent
     .command("revoke <id>")
     .description(
@@ -241,6 +285,8 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     )
     .option("--reason <reason>")
     .action(async (id: string, options: { reason?: string }) => {
+      // A typo must not look like a revocation: only registered agents can be revoked.
+      await registeredAgent(id);
       await lifecycle(async (authority) => {
         await authority.revoke("agent", id, options.reason);
         return `${id} is revoked.`;
@@ -274,9 +320,9 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   token
     .command("issue <agent>")
     .description("issue a short-lived token (printed alone on stdout)")
-    .option("--audience <url>", "default: the configured audience")
+    .option("--audience <url>", "default: the configured audience", audienceUrl)
     .option("--scope <scope...>")
-    .option("--ttl <seconds>", "lifetime in seconds", (value) => Number.parseInt(value, 10))
+    .option("--ttl <seconds>", "lifetime in seconds", positiveInteger)
     .option("--principal <user>", "the user the agent acts for")
     .action(
       async (
@@ -316,21 +362,28 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     });
   token
     .command("verify <token>")
-    .description("verify a token for an audience; exit 1 when it does not verify")
-    .option("--audience <url>", "default: the configured audience")
+    .description(
+      "check a token exactly as a gate does (signature, claims, revocations, registry); exit 1 when a gate would refuse it",
+    )
+    .option("--audience <url>", "default: the configured audience", audienceUrl)
     .option("--json", "print JSON")
     .action(async (value: string, options: { audience?: string; json?: boolean }) => {
-      const { authority, config } = await workspace();
+      const { authority, config, registry } = await workspace();
       try {
-        const agentIdentity = await authority
-          .verifier()
-          .verify(value, { audience: options.audience ?? config.audience });
+        // The gate's own check (L90): a suspended, revoked, expired or unregistered agent's
+        // token is unusable here as it is at every gate.
+        const { agent: agentIdentity, scopes } = await verifyAgentToken(value, {
+          verifier: authority.verifier(),
+          registry,
+          audience: options.audience ?? config.audience,
+        });
         const shown = {
           valid: true,
           agent: agentIdentity.agent.toString(),
           principal: agentIdentity.principal.id,
           chain: agentIdentity.chain,
-          scopes: agentIdentity.scopes,
+          // The scopes the gate lets policy see: the token's, as far as the registry still grants them.
+          scopes,
           tokenId: agentIdentity.tokenId,
           expiresAt: new Date(agentIdentity.expiresAt * 1000).toISOString(),
         };
@@ -389,10 +442,11 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   return program;
 }
 
-type Print = (json: boolean, value: unknown, text: () => string) => void;
+/** Prints `value` as JSON with `--json`, else the text. */
+export type Print = (json: boolean, value: unknown, text: () => string) => void;
 
 /** What every group of commands needs: the directory, the streams, and the exit code. */
-interface CommandContext {
+export interface CommandContext {
   readonly workspace: () => Promise<Workspace>;
   readonly output: Output;
   readonly print: Print;
@@ -424,10 +478,11 @@ function registerPolicyCommands(program: Command, context: CommandContext): void
     .option("--args <json>", "validated tool arguments", "{}")
     .option("--resource <type=value...>", "business resources, e.g. customer=acme", [])
     .option("--scope <scope...>", "scopes of the presented token", [])
-    .option("--at <iso>", "the time of the call", new Date().toISOString())
+    .option("--at <iso>", "the time of the call (default now)", instant)
     .option("--json", "print JSON")
     .action(async (options: CheckOptions & { json?: boolean }) => {
       const { config } = await workspace();
+      agentId("--agent", options.agent);
       const explanation = (await client()).explain(
         requestFrom(options, config.timeZone ?? "UTC", await registered(options.agent)),
       );
@@ -459,7 +514,8 @@ function registerPolicyCommands(program: Command, context: CommandContext): void
         pass: boolean;
         reason: string;
       }> = [];
-      for (const testCase of cases) {
+      for (const [index, testCase] of cases.entries()) {
+        agentId(`${file}: case ${index} (${testCase.name}): agent`, testCase.agent);
         const resource = Object.entries(testCase.resources ?? {}).map(
           ([type, value]) => `${type}=${value}`,
         );
@@ -600,141 +656,4 @@ function requestFrom(
       arguments: args,
     },
   };
-}
-
-function registerAuditCommands(program: Command, context: CommandContext): void {
-  const { workspace, output, print, fail } = context;
-  const audit = program.command("audit").description("the audit log");
-  audit
-    .command("verify")
-    .description(
-      "check every record's hash, the chain and the signed checkpoint; exit 1 when broken",
-    )
-    .option("--json", "print JSON")
-    .action(async (options: { json?: boolean }) => {
-      const result = await verifyAuditLog((await workspace()).audit);
-      print(options.json === true, result, () =>
-        result.ok
-          ? `ok: ${result.records} records verify${result.checkpoint ? ` (checkpoint at ${result.checkpoint.seq}, signed)` : ""}`
-          : `BROKEN at record ${result.firstBadSeq}: ${result.reason}`,
-      );
-      if (!result.ok) fail(EXIT.failed);
-    });
-  const query = (command: Command) =>
-    command
-      .option("--agent <id>")
-      .option("--tool <name>")
-      .option("--type <type>")
-      .option("--denied", "only denials")
-      .option("--from <iso>")
-      .option("--to <iso>");
-  const read = async (options: {
-    agent?: string;
-    tool?: string;
-    type?: string;
-    denied?: boolean;
-    from?: string;
-    to?: string;
-  }) => {
-    const events = [];
-    for await (const record of readAuditLog((await workspace()).audit, {
-      ...(options.agent ? { agent: options.agent } : {}),
-      ...(options.tool ? { tool: options.tool } : {}),
-      ...(options.type ? { type: options.type as "decision" } : {}),
-      ...(options.denied ? { allowed: false } : {}),
-      ...(options.from ? { from: options.from } : {}),
-      ...(options.to ? { to: options.to } : {}),
-    })) {
-      events.push(record);
-    }
-    return events;
-  };
-  const flat = (events: Awaited<ReturnType<typeof read>>) =>
-    events.map((event) => ({
-      seq: event.seq,
-      time: event.time,
-      type: event.type,
-      agent: event.agent,
-      tool: event.tool?.name,
-      allowed: event.decision?.allowed,
-      code: event.decision?.code ?? event.outcome?.errorCode,
-      chain: event.chain?.join(" > "),
-    }));
-  query(
-    audit.command("query").description("events matching filters").option("--json", "print JSON"),
-  ).action(async (options) => {
-    const events = await read(options);
-    print(options.json === true, events, () =>
-      table(flat(events), ["seq", "time", "type", "agent", "tool", "allowed", "code"]),
-    );
-  });
-  audit
-    .command("tail")
-    .description("the last events")
-    .option("-n, --lines <count>", "how many", (value) => Number.parseInt(value, 10), 20)
-    .option("--json", "print JSON")
-    .action(async (options: { lines: number; json?: boolean }) => {
-      const events = (await read({})).slice(-options.lines);
-      print(options.json === true, events, () =>
-        table(flat(events), ["seq", "time", "type", "agent", "tool", "allowed", "code"]),
-      );
-    });
-  query(
-    audit
-      .command("export")
-      .description("events as JSON Lines or CSV")
-      .addOption(new Option("--format <format>").choices(["jsonl", "csv"]).default("jsonl")),
-  ).action(async (options) => {
-    const events = await read(options);
-    output.out(
-      options.format === "csv"
-        ? csv(flat(events), ["seq", "time", "type", "agent", "tool", "allowed", "code", "chain"])
-        : events.map((event) => JSON.stringify(event)).join("\n"),
-    );
-  });
-  audit
-    .command("report")
-    .description("per agent: owner, supervision, calls, denials, tools, unused scopes, findings")
-    .option("--from <iso>")
-    .option("--to <iso>")
-    .option(
-      "--idle-days <days>",
-      "report agents idle this long",
-      (value) => Number.parseInt(value, 10),
-      30,
-    )
-    .option("--json", "print JSON")
-    .option("--csv", "print CSV")
-    .action(
-      async (options: {
-        from?: string;
-        to?: string;
-        idleDays: number;
-        json?: boolean;
-        csv?: boolean;
-      }) => {
-        const space = await workspace();
-        const rows = await accessReport(space.audit, await space.registry.list(), {
-          idleDays: options.idleDays,
-          ...(options.from ? { from: options.from } : {}),
-          ...(options.to ? { to: options.to } : {}),
-        });
-        const columns = [
-          "agent",
-          "owner",
-          "supervision",
-          "calls",
-          "denials",
-          "tools",
-          "scopesNeverPresented",
-          "findings",
-        ];
-        if (options.csv === true)
-          output.out(csv(rows as unknown as Record<string, unknown>[], columns));
-        else
-          print(options.json === true, rows, () =>
-            table(rows as unknown as Record<string, unknown>[], columns),
-          );
-      },
-    );
 }

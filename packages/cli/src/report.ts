@@ -6,6 +6,8 @@ export interface AgentReportRow {
   readonly agent: string;
   readonly owner: string;
   readonly supervision: string;
+  /** The agent is on the revocation list: every gate denies it for good. */
+  readonly revoked: boolean;
   readonly calls: number;
   readonly denials: number;
   readonly tools: string[];
@@ -28,13 +30,16 @@ export interface ReportOptions {
   readonly spikeDenials?: number;
   /** The time idle days are counted to, in epoch milliseconds. Default: `Date.now()`. */
   readonly now?: number;
+  /** Whether an agent is revoked (e.g. the directory's revocation list). Default: none is. */
+  readonly revoked?: (agent: string) => boolean;
 }
 
 /**
  * The inventory a SOC 2 or HIPAA reviewer asks for, from the registry and the audit log: every
  * agent with its owner and supervision state, its calls, denials, tools and scopes over the
- * period, and the findings: scopes granted but never presented (least privilege), no owner,
- * idle agents, denied-call spikes, agents seen in the log but not registered.
+ * period, whether it is revoked, and the findings: scopes granted but never presented (least
+ * privilege), no owner, idle agents, denied-call spikes, agents seen in the log but not
+ * registered. It does not verify the log: callers do that first (`agentgate audit report` does).
  */
 export async function accessReport(
   auditDirectory: string,
@@ -91,6 +96,7 @@ export async function accessReport(
   const idleMs = (options.idleDays ?? 30) * 86_400_000;
   const rows: AgentReportRow[] = [];
   const registered = new Set(agents.map((agent) => agent.id));
+  const isRevoked = options.revoked ?? (() => false);
   for (const agent of agents) {
     const entry = stats.get(agent.id);
     const neverPresented = agent.maxScopes.filter((scope) => !entry?.scopes.has(scope));
@@ -108,6 +114,7 @@ export async function accessReport(
       agent: agent.id,
       owner: agent.owner,
       supervision: agent.supervision,
+      revoked: isRevoked(agent.id),
       calls: entry?.calls ?? 0,
       denials: entry?.denials ?? 0,
       tools: [...(entry?.tools ?? [])].sort(),
@@ -123,6 +130,7 @@ export async function accessReport(
       agent,
       owner: "",
       supervision: "unregistered",
+      revoked: isRevoked(agent),
       calls: entry.calls,
       denials: entry.denials,
       tools: [...entry.tools].sort(),

@@ -53,6 +53,7 @@ export {
   type Supervision,
 } from "./identity/agent-record.js";
 export { type AgentRegistry, MemoryAgentRegistry } from "./identity/agent-registry.js";
+export { resumeAgent, suspendAgent } from "./identity/agent-supervision.js";
 export {
   type ActorClaim,
   AGENT_TOKEN_TYPE,
@@ -92,6 +93,11 @@ export {
   type TokenVerifierOptions,
   type VerifyOptions,
 } from "./identity/token-verifier.js";
+export {
+  type UsableAgentToken,
+  type VerifyAgentTokenOptions,
+  verifyAgentToken,
+} from "./identity/verify-agent-token.js";
 export type {
   AccessAction,
   AccessContext,

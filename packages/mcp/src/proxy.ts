@@ -13,8 +13,10 @@ import {
   ListToolsRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import { inputSchemaOf } from "./input-schema.js";
 import { describe, type McpToolPolicy } from "./server-guard.js";
 import { tokenFromMeta } from "./token-meta.js";
+import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 import { type PinToolsOptions, pinTools } from "./tool-pins.js";
 
 const UNKNOWN_NAME_RELIST_MS = 1000;
@@ -113,12 +115,16 @@ export function createMcpProxy(options: McpProxyOptions): Server {
         tool.name,
         {
           tool,
-          descriptor: describe(options, tool.name, {
-            ...(tool.description === undefined ? {} : { description: tool.description }),
-            ...(options.trustAnnotations === true && tool.annotations !== undefined
-              ? { annotations: tool.annotations }
-              : {}),
-          }),
+          descriptor: {
+            ...describe(options, tool.name, {
+              ...(tool.description === undefined ? {} : { description: tool.description }),
+              ...(options.trustAnnotations === true && tool.annotations !== undefined
+                ? { annotations: tool.annotations }
+                : {}),
+            }),
+            // Arguments the upstream would refuse are denied (and audited) before policy (L92).
+            schema: inputSchemaOf(tool.inputSchema),
+          },
         },
       ]),
     );
@@ -156,16 +162,24 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       if (entry === undefined) {
         return errorResult(`Unknown tool: ${name}`);
       }
-      return (await options.gate.invoke(
+      return await options.gate.invoke(
         {
           tool: entry.descriptor,
           arguments: request.params.arguments ?? {},
           credential,
           metadata: { framework: "mcp-proxy" },
         },
-        (args) => upstream.callTool({ name, arguments: args as Record<string, unknown> }),
-      )) as CallToolResult;
+        async (args) => {
+          const result = (await upstream.callTool({
+            name,
+            arguments: args as Record<string, unknown>,
+          })) as CallToolResult;
+          // The upstream's own refusal is a failed call in the audit log, not a success (L92).
+          return throwIfToolError(result);
+        },
+      );
     } catch (error) {
+      if (error instanceof ToolErrorResult) return error.result;
       if (!isAgentGateError(error)) throw error;
       return errorResult(`AgentGate denied this call (${error.code}): ${error.safeMessage}`);
     }

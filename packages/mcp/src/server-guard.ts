@@ -12,6 +12,7 @@ import {
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
 import { tokenFromMeta } from "./token-meta.js";
+import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 
 /** How a tool maps to policy (else from its annotations). */
 export interface McpToolPolicy {
@@ -81,10 +82,16 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
         return await options.gate.invoke(
           { tool: descriptor, arguments: args ?? {}, credential, metadata: { framework: "mcp" } },
           // The tool gets the arguments the policy saw (the gate's frozen copy), never the request's.
-          (valid) =>
-            config.inputSchema === undefined ? callback(extra) : callback({ ...valid }, extra),
+          // A result with isError: true is recorded as a failed call, not a success (L92).
+          async (valid) =>
+            throwIfToolError(
+              await (config.inputSchema === undefined
+                ? callback(extra)
+                : callback({ ...valid }, extra)),
+            ),
         );
       } catch (error) {
+        if (error instanceof ToolErrorResult) return error.result;
         if (!isAgentGateError(error)) throw error;
         return {
           isError: true,

@@ -3,11 +3,12 @@ import type { AuditSink } from "../audit/audit-sink.js";
 import { createRedactor, type Redactor } from "../audit/redaction.js";
 import { type Clock, systemClock } from "../clock.js";
 import { AgentGateError, type AgentGateErrorCode, isAgentGateError } from "../errors.js";
-import { type AgentRecord, isAgentExpired } from "../identity/agent-record.js";
+import type { AgentRecord } from "../identity/agent-record.js";
 import type { AgentRegistry } from "../identity/agent-registry.js";
 import type { IssuedToken, VerifiedAgent } from "../identity/agent-token.js";
 import type { Authority, DelegateOptions } from "../identity/authority.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
+import { verifyAgentToken } from "../identity/verify-agent-token.js";
 import { boundedCopy, type CopyBounds, deepFreeze } from "../internal/bounded-copy.js";
 import { withDeadline } from "../internal/deadline.js";
 import { randomId } from "../internal/random-id.js";
@@ -331,18 +332,27 @@ export class Gate {
     // 1. Authenticate.
     const credential = credentialOf(invocation);
     const token = typeof credential === "string" ? credential : await credential;
+    // 2. Status of every agent in the chain, from the registry (B22, D37): the same function
+    // answers `agentgate token verify` (L90).
     let agent: VerifiedAgent;
+    let record: AgentRecord;
+    let scopes: readonly string[];
     try {
-      agent = await this.#options.verifier.verify(token, { audience: this.#options.audience });
+      ({ agent, record, scopes } = await verifyAgentToken(token, {
+        verifier: this.#options.verifier,
+        registry: this.#options.registry,
+        audience: this.#options.audience,
+        clock: this.#clock,
+        onVerified: (verified) => {
+          facts.agent = verified;
+        },
+      }));
     } catch (error) {
-      facts.tokenFingerprint =
-        typeof token === "string" ? await tokenFingerprint(token) : undefined;
+      if (facts.agent === undefined)
+        facts.tokenFingerprint =
+          typeof token === "string" ? await tokenFingerprint(token) : undefined;
       throw error;
     }
-    facts.agent = agent;
-
-    // 2. Status of every agent in the chain, from the registry (B22, D37).
-    const record = await this.#checkChain(agent);
     facts.owner = record.owner;
 
     // 3. Arguments: bounded copy, schema, frozen (G52–G54, I64).
@@ -353,7 +363,6 @@ export class Gate {
     }
 
     // 4. Decide.
-    const scopes = agent.scopes.filter((scope) => record.maxScopes.includes(scope));
     const request = buildAccessRequest({
       agent,
       record,
@@ -398,34 +407,6 @@ export class Gate {
       redacted: facts.arguments,
       approval,
     };
-  }
-
-  async #checkChain(agent: VerifiedAgent): Promise<AgentRecord> {
-    let acting: AgentRecord | undefined;
-    for (const id of agent.agents) {
-      let record: AgentRecord | undefined;
-      try {
-        record = await this.#options.registry.get(id.toString());
-      } catch (error) {
-        throw isAgentGateError(error)
-          ? error
-          : new AgentGateError("registry_unavailable", "The agent registry failed.", {
-              cause: error,
-            });
-      }
-      if (record === undefined)
-        throw new AgentGateError("agent_unknown", `Agent ${id} is not registered.`);
-      if (record.supervision === "suspended") {
-        throw new AgentGateError("agent_suspended", `Agent ${id} in the chain is suspended.`);
-      }
-      if (isAgentExpired(record, this.#clock)) {
-        throw new AgentGateError("agent_expired", `Agent ${id}'s registration has expired.`);
-      }
-      acting = record;
-    }
-    if (acting === undefined)
-      throw new AgentGateError("agent_unknown", "The token names no agent.");
-    return acting;
   }
 
   /**

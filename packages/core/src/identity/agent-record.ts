@@ -29,6 +29,7 @@ export const agentRecordSchema = z.strictObject({
   team: text(128).optional(),
   purpose: text(1024).optional(),
   supervision: z.enum(["autonomous", "supervised", "suspended"]),
+  suspendedFrom: z.enum(["autonomous", "supervised"]).optional(),
   labels: z.record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,62}$/), text(256)),
   maxScopes: z.array(scopeSchema).max(256),
   createdAt: z.iso.datetime(),
@@ -52,6 +53,11 @@ export interface AgentRecord {
   readonly purpose?: string | undefined;
   /** Supervision state. */
   readonly supervision: Supervision;
+  /**
+   * The state a suspended agent had before {@link suspendAgent}, which {@link resumeAgent}
+   * restores. Absent on records written before it existed and on agents registered suspended.
+   */
+  readonly suspendedFrom?: Exclude<Supervision, "suspended"> | undefined;
   /** Free-form labels (`env: prod`). */
   readonly labels: Readonly<Record<string, string>>;
   /** The upper bound of scopes any token of this agent may carry. */

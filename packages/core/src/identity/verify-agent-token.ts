@@ -1,0 +1,88 @@
+import type { Clock } from "../clock.js";
+import { AgentGateError, isAgentGateError } from "../errors.js";
+import { type AgentRecord, isAgentExpired } from "./agent-record.js";
+import type { AgentRegistry } from "./agent-registry.js";
+import type { VerifiedAgent } from "./agent-token.js";
+import type { TokenVerifier } from "./token-verifier.js";
+
+/** What {@link verifyAgentToken} checks against. */
+export interface VerifyAgentTokenOptions {
+  /** Verifies signature, claims and revocations (token, key, every agent in the chain). */
+  readonly verifier: Pick<TokenVerifier, "verify">;
+  /** Where every agent of the chain must be registered, not suspended and not expired. */
+  readonly registry: AgentRegistry;
+  /** The audience the token must be for. */
+  readonly audience: string;
+  /** The time registrations expire against. Default `Date.now`. */
+  readonly clock?: Clock;
+  /**
+   * Called with the proven identity once the token verifies, before the registry is asked: a
+   * caller that audits refusals learns who was refused even when the registry refuses.
+   */
+  readonly onVerified?: (agent: VerifiedAgent) => void;
+}
+
+/** A token that a gate would accept: who it proves, and the acting agent's registration. */
+export interface UsableAgentToken {
+  /** The identity the token proves. */
+  readonly agent: VerifiedAgent;
+  /** The registry record of the acting (last) agent of the chain. */
+  readonly record: AgentRecord;
+  /**
+   * The token's scopes that the acting agent's registration still grants (`maxScopes`): the
+   * scopes policy sees. A scope taken from the registry after issue no longer counts.
+   */
+  readonly scopes: readonly string[];
+}
+
+/**
+ * The one answer to "is this token good": the gate calls it on every tool call, and so do the
+ * CLI's `token verify` and any API helper, so none can say "valid" for a token every gate
+ * refuses (SECURITY-CASES L90). It verifies the token (signature, claims, revocation of the
+ * token, its key and every agent of its chain), then checks every agent of the chain in the
+ * registry: unregistered (`agent_unknown`), suspended (`agent_suspended`) or expired
+ * (`agent_expired`) agents are refused (B22, D37). A failing registry is `registry_unavailable`.
+ *
+ * @example
+ * ```ts
+ * const { agent, record } = await verifyAgentToken(token, {
+ *   verifier: authority.verifier(), registry, audience: "https://tools.acme.example" });
+ * ```
+ */
+export async function verifyAgentToken(
+  token: string,
+  options: VerifyAgentTokenOptions,
+): Promise<UsableAgentToken> {
+  const agent = await options.verifier.verify(token, { audience: options.audience });
+  options.onVerified?.(agent);
+  const clock = options.clock ?? { now: Date.now };
+  let acting: AgentRecord | undefined;
+  for (const id of agent.agents) {
+    let record: AgentRecord | undefined;
+    try {
+      record = await options.registry.get(id.toString());
+    } catch (error) {
+      throw isAgentGateError(error)
+        ? error
+        : new AgentGateError("registry_unavailable", "The agent registry failed.", {
+            cause: error,
+          });
+    }
+    if (record === undefined)
+      throw new AgentGateError("agent_unknown", `Agent ${id} is not registered.`);
+    if (record.supervision === "suspended") {
+      throw new AgentGateError("agent_suspended", `Agent ${id} in the chain is suspended.`);
+    }
+    if (isAgentExpired(record, clock)) {
+      throw new AgentGateError("agent_expired", `Agent ${id}'s registration has expired.`);
+    }
+    acting = record;
+  }
+  if (acting === undefined) throw new AgentGateError("agent_unknown", "The token names no agent.");
+  const record = acting;
+  return {
+    agent,
+    record,
+    scopes: agent.scopes.filter((scope) => record.maxScopes.includes(scope)),
+  };
+}
