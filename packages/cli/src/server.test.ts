@@ -56,6 +56,9 @@ describe("agentgate serve", () => {
       policy_decision_point: url,
       access_evaluation_endpoint: `${url}/access/v1/evaluation`,
       access_evaluations_endpoint: `${url}/access/v1/evaluations`,
+      search_subject_endpoint: `${url}/access/v1/search/subject`,
+      search_resource_endpoint: `${url}/access/v1/search/resource`,
+      search_action_endpoint: `${url}/access/v1/search/action`,
     });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ status: "ready" });
@@ -185,7 +188,9 @@ describe("agentgate serve", () => {
     expect(await noActor.json()).toMatchObject({ error: "invalid_request" });
   });
 
-  it("admin endpoints need the admin bearer; a revocation reaches the feed and a remote gate in another process denies", async () => {
+  it("admin endpoints need the admin bearer; a revocation reaches the feed and a remote gate in another process denies", {
+    timeout: 150_000,
+  }, async () => {
     const { url, workspace } = await serve("admin-secret");
     const token = (await workspace.authority.issueToken(SUPPORT, { audience: AUDIENCE })).token;
     const remote = spawn(
@@ -195,8 +200,10 @@ describe("agentgate serve", () => {
     );
     const lines: string[] = [];
     remote.stdout.on("data", (chunk: Buffer) => lines.push(...chunk.toString().trim().split("\n")));
+    // A spawned process costs seconds on a loaded machine: poll up to a generous deadline.
     const waitFor = async (count: number) => {
-      for (let attempt = 0; attempt < 200 && lines.length < count; attempt++)
+      const deadline = Date.now() + 60_000;
+      while (lines.length < count && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 25));
     };
     await waitFor(1);
