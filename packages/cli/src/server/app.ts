@@ -51,19 +51,21 @@ export function createApp(context: ServerContext, options: AppOptions = {}): Hon
     c.header("cache-control", "no-store");
     await next();
   });
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new HttpError(
-          413,
-          "request_too_large",
-          `bodies are limited to ${MAX_BODY_BYTES} bytes`,
-        );
-      },
-    }),
-  );
+  const tooLarge = () => {
+    throw new HttpError(413, "request_too_large", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  };
+  const streamedLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+  app.use("*", async (c, next) => {
+    // A declared length is checked from the header alone (Node's parser holds the client to it);
+    // hono's bodyLimit, which counts the bytes as they stream, takes the bodies without one.
+    // Touching the body of every request would turn the node request into a web stream.
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const declared = c.req.header("content-length");
+    if (declared === undefined || c.req.header("transfer-encoding") !== undefined)
+      return streamedLimit(c, next);
+    if (!/^\d{1,15}$/.test(declared) || Number(declared) > MAX_BODY_BYTES) tooLarge();
+    await next();
+  });
   // Before any route: a forgotten check on a new admin route is impossible.
   app.use("/admin/*", adminAuth(context.adminToken));
   for (const module of [...ROUTE_MODULES, ...(options.modules ?? [])])
