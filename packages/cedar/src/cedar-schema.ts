@@ -128,6 +128,9 @@ function shapeOf(type: JsonType, common: Record<string, JsonType>, depth: number
       return { kind: "bool" };
     case "Extension":
       return { kind: type.name === "decimal" ? "decimal" : "other" };
+    // cedar-wasm 4 resolves extension types to their own name.
+    case "decimal":
+      return { kind: "decimal" };
     default: {
       const referenced = common[type.type];
       return referenced === undefined ? { kind: "other" } : shapeOf(referenced, common, depth + 1);
