@@ -16,16 +16,38 @@ const single = [
   ["an editor completes their own todo", user(MORTY), "can_update_todo", todo(MORTY), true],
   ["an editor cannot complete another's", user(MORTY), "can_update_todo", todo(BETH), false],
   ["an admin deletes another's", user(RICK), "can_delete_todo", todo(MORTY), true],
-  ["an agent is not the user of the same id (L91)", { type: "agent", id: MORTY }, "can_create_todo", { type: "todo", id: "new" }, false],
-  ["the gateway lets an editor PUT", { type: "identity", id: MORTY }, "PUT", { type: "route", id: "/todos/{todoId}" }, true],
-  ["the gateway stops a viewer's DELETE", { type: "identity", id: BETH }, "DELETE", { type: "route", id: "/todos/{todoId}" }, false],
+  [
+    "an agent is not the user of the same id (L91)",
+    { type: "agent", id: MORTY },
+    "can_create_todo",
+    { type: "todo", id: "new" },
+    false,
+  ],
+  [
+    "the gateway lets an editor PUT",
+    { type: "identity", id: MORTY },
+    "PUT",
+    { type: "route", id: "/todos/{todoId}" },
+    true,
+  ],
+  [
+    "the gateway stops a viewer's DELETE",
+    { type: "identity", id: BETH },
+    "DELETE",
+    { type: "route", id: "/todos/{todoId}" },
+    false,
+  ],
 ];
 
 const server = await serveExample();
 let failed = 0;
 try {
   for (const [name, subject, action, resource, expected] of single) {
-    const { body } = await post(`${server.url}/access/v1/evaluation`, { subject, action: { name: action }, resource });
+    const { body } = await post(`${server.url}/access/v1/evaluation`, {
+      subject,
+      action: { name: action },
+      resource,
+    });
     const ok = body.decision === expected;
     failed += ok ? 0 : 1;
     console.log(`${ok ? "ok  " : "FAIL"} ${name}: ${body.decision}`);
@@ -43,5 +65,7 @@ try {
 } finally {
   await server.stop();
 }
-console.log(failed === 0 ? "authzen-todo: all checks passed" : `authzen-todo: ${failed} checks failed`);
+console.log(
+  failed === 0 ? "authzen-todo: all checks passed" : `authzen-todo: ${failed} checks failed`,
+);
 process.exit(failed === 0 ? 0 : 1);
