@@ -1,9 +1,9 @@
-import { type FSWatcher, readdirSync, readFileSync, watch } from "node:fs";
+import { existsSync, type FSWatcher, readdirSync, readFileSync, watch } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  type AccessRequest,
   AgentGateError,
+  type AuthZenEvaluation,
   allow,
   type Decision,
   deny,
@@ -11,9 +11,11 @@ import {
 } from "@agentgate/core";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import { type LoadedSchema, loadSchema, prune, type Shape } from "./cedar-schema.js";
+import { EntityStore } from "./entity-store.js";
+import { EntityTypes } from "./entity-types.js";
 import { emptyNeeds, mergeNeeds, type Needs, pickPaths } from "./policy-needs.js";
 import { loadPolicies, type PolicyEntry } from "./policy-store.js";
-import { type CedarRequest, toCedarRequest } from "./request-to-cedar.js";
+import { type CedarUids, cedarEntities, cedarUids } from "./request-to-cedar.js";
 import { sliceFor } from "./slicer.js";
 
 /** The schema shipped with `@agentgate/cedar`: the AgentGate entity model. */
@@ -32,6 +34,17 @@ export interface CedarPolicyClientOptions {
    * construction; `false` evaluates the whole set, for comparison.
    */
   readonly slicing?: boolean;
+  /**
+   * AuthZEN type → Cedar entity type, over the defaults (`agent` → `Agent`, `user` → `User`,
+   * `tool` → `Tool`; any other type capitalised: `todo` → `Todo`). E.g. `{ identity: "User" }`.
+   */
+  readonly entityTypes?: Readonly<Record<string, string>>;
+  /**
+   * Entities the engine knows (Cedar JSON entity format): users with their roles as parents,
+   * documents, routes. Authoritative over a request's properties; the subject and resource
+   * searches list them. Validated against the schema at load.
+   */
+  readonly entities?: readonly unknown[];
 }
 
 /** Options of {@link CedarPolicyClient.fromDirectory}. */
@@ -58,6 +71,8 @@ export interface Explanation {
 interface Loaded {
   readonly version: number;
   readonly schema: LoadedSchema;
+  readonly types: EntityTypes;
+  readonly store: EntityStore;
   readonly policies: readonly PolicyEntry[];
   readonly byId: ReadonlyMap<string, PolicyEntry>;
   /** Slice key → the wasm-side name of its pre-parsed set, and what its policies read. */
@@ -86,6 +101,12 @@ let clientCounter = 0;
  * last good set (C32). Each request evaluates only the policies whose scope can apply (slicing),
  * and the sliced sets stay pre-parsed in wasm.
  *
+ * Besides the AgentGate requests of its gate, it decides any AuthZEN evaluation (a `user` on a
+ * `todo`, an `identity` on a `route`): subject and resource types map to Cedar entity types
+ * through a table ({@link CedarPolicyClientOptions.entityTypes}), their properties to the
+ * attributes the schema declares for that type, and entities it knows from `entities.json`
+ * (users and their roles) complete them.
+ *
  * Policy annotations: `@id("…")` names a policy in decisions and the audit log,
  * `@reason("…")` is the reason a model may be shown when it forbids, and
  * `@obligation("require-approval")` / `@obligation("redact:ssn; require-approval")` attach
@@ -107,8 +128,12 @@ export class CedarPolicyClient implements PolicyClient {
   constructor(options: CedarPolicyClientOptions) {
     this.#slicing = options.slicing ?? true;
     this.#loaded = load(
-      options.policies,
-      options.schema ?? readFileSync(DEFAULT_SCHEMA_PATH, "utf8"),
+      {
+        policies: options.policies,
+        schema: options.schema ?? readFileSync(DEFAULT_SCHEMA_PATH, "utf8"),
+        ...(options.entityTypes === undefined ? {} : { entityTypes: options.entityTypes }),
+        ...(options.entities === undefined ? {} : { entities: options.entities }),
+      },
       1,
       this.#prefix,
     );
@@ -155,12 +180,11 @@ export class CedarPolicyClient implements PolicyClient {
    * Replaces the policy set. Throws `policy_invalid` and keeps the current set when the new one
    * is invalid (C32).
    */
-  reload(source: () => { policies: Readonly<Record<string, string>>; schema?: string }): void {
+  reload(source: () => PolicySource): void {
     try {
       const next = source();
       this.#loaded = load(
-        next.policies,
-        next.schema ?? this.#loaded.schema.text,
+        { ...next, schema: next.schema ?? this.#loaded.schema.text },
         this.#loaded.version + 1,
         this.#prefix,
       );
@@ -173,7 +197,39 @@ export class CedarPolicyClient implements PolicyClient {
     }
   }
 
-  async evaluate(request: AccessRequest): Promise<Decision> {
+  /**
+   * The stored entities whose Cedar type is the one `type` (an AuthZEN type) maps to, as AuthZEN
+   * entities of that type: the candidates of a subject or resource search (AuthZEN §8).
+   */
+  knownEntities(type: string): Array<{ type: string; id: string }> {
+    const cedarType = this.#loaded.types.cedarType(type);
+    if (cedarType === undefined) return [];
+    return this.#loaded.store.ofType(cedarType).map((entity) => ({ type, id: entity.uid.id }));
+  }
+
+  /**
+   * The actions the schema lets apply to a principal of AuthZEN type `subjectType` and a
+   * resource of `resourceType`: the candidates of an action search (AuthZEN §8.6).
+   */
+  knownActions(subjectType: string, resourceType: string): string[] {
+    const principal = this.#loaded.types.cedarType(subjectType);
+    const resource = this.#loaded.types.cedarType(resourceType);
+    return [...this.#loaded.schema.actions]
+      .filter(
+        ([, scope]) =>
+          principal !== undefined &&
+          resource !== undefined &&
+          scope.principals.includes(principal) &&
+          scope.resources.includes(resource),
+      )
+      .map(([name]) => name);
+  }
+
+  /**
+   * Decides an AccessRequest of the gate, or any AuthZEN evaluation (every AccessRequest is
+   * one). Anything the engine cannot map or evaluate denies, with the reason.
+   */
+  async evaluate(request: AuthZenEvaluation): Promise<Decision> {
     const outcome = this.#authorize(request);
     if ("denial" in outcome) return outcome.denial;
     const { response, loaded } = outcome;
@@ -208,7 +264,7 @@ export class CedarPolicyClient implements PolicyClient {
   }
 
   /** Which policies permitted or forbade a request, and why nothing matched when nothing did. */
-  explain(request: AccessRequest): Explanation {
+  explain(request: AuthZenEvaluation): Explanation {
     const outcome = this.#authorize(request);
     const locate = (entry: PolicyEntry) => ({ id: entry.id, file: entry.file, line: entry.line });
     if ("denial" in outcome) {
@@ -246,22 +302,23 @@ export class CedarPolicyClient implements PolicyClient {
     this.#watcher?.close();
   }
 
-  #authorize(request: AccessRequest): Authorization {
+  #authorize(request: AuthZenEvaluation): Authorization {
     const loaded = this.#loaded;
-    const cedarRequest = toCedarRequest(request);
-    const shape = loaded.schema.contexts.get(cedarRequest.action.id);
+    const uids = cedarUids(request, loaded.types);
+    if (typeof uids === "string") return { denial: deny(uids), considered: 0 };
+    const shape = loaded.schema.contexts.get(uids.action.id);
     if (shape === undefined) {
       return {
-        denial: deny(`action "${cedarRequest.action.id}" is not declared in the Cedar schema`),
+        denial: deny(`action "${uids.action.id}" is not declared in the Cedar schema`),
         considered: 0,
       };
     }
     const slice = this.#slicing
       ? sliceFor(loaded.policies, {
-          principal: `Agent::${JSON.stringify(cedarRequest.principal.id)}`,
-          action: `Action::${JSON.stringify(cedarRequest.action.id)}`,
-          resource: `${cedarRequest.resource.type}::${JSON.stringify(cedarRequest.resource.id)}`,
-          resourceType: cedarRequest.resource.type,
+          principal: `${uids.principal.type}::${JSON.stringify(uids.principal.id)}`,
+          action: `Action::${JSON.stringify(uids.action.id)}`,
+          resource: `${uids.resource.type}::${JSON.stringify(uids.resource.id)}`,
+          resourceType: uids.resource.type,
         })
       : loaded.policies;
     if (slice.length === 0)
@@ -276,11 +333,11 @@ export class CedarPolicyClient implements PolicyClient {
       // needed at evaluation only for action groups, since policies were validated at load and
       // any evaluation error denies below.
       answer = cedar.statefulIsAuthorized({
-        principal: cedarRequest.principal,
-        action: cedarRequest.action,
-        resource: cedarRequest.resource,
-        context: contextFor(cedarRequest.context, shape, prepared.needs) as Record<string, never>,
-        entities: entitiesFor(cedarRequest, prepared.needs),
+        principal: uids.principal,
+        action: uids.action,
+        resource: uids.resource,
+        context: contextFor(request.context ?? {}, shape, prepared.needs) as Record<string, never>,
+        entities: entitiesFor(request, uids, loaded, prepared.needs),
         preparsedPolicySetId: prepared.id,
         ...(loaded.schema.hasActionGroups
           ? { preparsedSchemaName: loaded.schema.preparsedName, validateRequest: true }
@@ -315,20 +372,28 @@ export class CedarPolicyClient implements PolicyClient {
   }
 }
 
-function load(
-  policies: Readonly<Record<string, string>>,
-  schemaText: string,
-  version: number,
-  prefix: string,
-): Loaded {
-  const schema = loadSchema(schemaText, "schema");
+/** What a policy set is loaded from. */
+interface PolicySource {
+  readonly policies: Readonly<Record<string, string>>;
+  readonly schema?: string;
+  readonly entityTypes?: Readonly<Record<string, string>>;
+  readonly entities?: readonly unknown[];
+}
+
+function load(source: PolicySource & { schema: string }, version: number, prefix: string): Loaded {
+  const schema = loadSchema(source.schema, "schema");
   const entries = loadPolicies(
-    Object.entries(policies).map(([file, text]) => ({ file, text })),
-    schemaText,
+    Object.entries(source.policies).map(([file, text]) => ({ file, text })),
+    source.schema,
   );
   return {
     version,
     schema,
+    types: new EntityTypes(source.entityTypes),
+    store:
+      source.entities === undefined
+        ? EntityStore.empty()
+        : EntityStore.parse(source.entities, source.schema, ENTITIES_FILE),
     policies: entries,
     byId: new Map(entries.map((entry) => [entry.id, entry])),
     slices: new Map(),
@@ -373,36 +438,24 @@ function contextFor(context: Record<string, unknown>, shape: Shape, needs: Needs
   return needs.context === true ? declared : pickPaths(declared, needs.context);
 }
 
-function entitiesFor(request: CedarRequest, needs: Needs): CedarRequest["entities"] {
-  const [agent, resource] = request.entities;
-  const entities: CedarRequest["entities"] = [];
-  const keep = (
-    entity: CedarRequest["entities"][number] | undefined,
-    attributes: Set<string> | true,
-    tags: boolean,
-  ) => {
-    if (entity === undefined) return;
-    if (attributes !== true && attributes.size === 0 && !tags) return;
-    const attrs =
-      attributes === true
-        ? entity.attrs
-        : Object.fromEntries(Object.entries(entity.attrs).filter(([name]) => attributes.has(name)));
-    entities.push({
-      uid: entity.uid,
-      attrs: attrs as Record<string, never>,
-      parents: entity.parents,
-      ...(tags && entity.tags ? { tags: entity.tags } : {}),
-    });
-  };
-  keep(agent, needs.principal, needs.principalTags);
-  keep(resource, needs.resource, needs.resourceTags);
-  return entities;
+function entitiesFor(
+  request: AuthZenEvaluation,
+  uids: CedarUids,
+  loaded: Loaded,
+  needs: Needs,
+): cedar.EntityJson[] {
+  return cedarEntities(request, uids, loaded.schema, loaded.store, {
+    principal: { attributes: needs.principal, tags: needs.principalTags },
+    resource: { attributes: needs.resource, tags: needs.resourceTags },
+  }) as unknown as cedar.EntityJson[];
 }
 
-function readDirectory(
-  directory: string,
-  schemaPath: string | undefined,
-): { policies: Record<string, string>; schema: string } {
+/** The entities file of a policy directory (Cedar JSON entities). */
+const ENTITIES_FILE = "entities.json";
+/** The entity type table of a policy directory (`{ "identity": "User" }`). */
+const ENTITY_TYPES_FILE = "entity-types.json";
+
+function readDirectory(directory: string, schemaPath: string | undefined): PolicySource {
   const names = readdirSync(directory).sort();
   const policies: Record<string, string> = {};
   for (const name of names.filter((entry) => entry.endsWith(".cedar"))) {
@@ -412,5 +465,41 @@ function readDirectory(
   const schemaFile =
     schemaPath ??
     (schemas.length === 1 ? join(directory, schemas[0] as string) : DEFAULT_SCHEMA_PATH);
-  return { policies, schema: readFileSync(schemaFile, "utf8") };
+  return {
+    policies,
+    schema: readFileSync(schemaFile, "utf8"),
+    ...optionalJson(join(directory, ENTITIES_FILE), "entities", (value) => Array.isArray(value)),
+    ...optionalJson(
+      join(directory, ENTITY_TYPES_FILE),
+      "entityTypes",
+      (value) =>
+        typeof value === "object" &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.values(value).every((name) => typeof name === "string"),
+    ),
+  };
+}
+
+/** `{ [key]: <the file's JSON> }` when the file exists; `policy_invalid` when it is not `valid`. */
+function optionalJson(
+  file: string,
+  key: "entities" | "entityTypes",
+  valid: (value: unknown) => boolean,
+): Record<string, never> {
+  if (!existsSync(file)) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new AgentGateError("policy_invalid", `${file} is not JSON.`, { cause: error });
+  }
+  if (!valid(value))
+    throw new AgentGateError(
+      "policy_invalid",
+      key === "entities"
+        ? `${file}: expected an array of Cedar JSON entities.`
+        : `${file}: expected an object of AuthZEN type → Cedar entity type, e.g. { "identity": "User" }.`,
+    );
+  return { [key]: value } as Record<string, never>;
 }

@@ -17,12 +17,28 @@ interface JsonType {
   name?: string;
 }
 
+/** An entity type as the schema declares it: its attributes and whether it has tags. */
+export interface EntityShape {
+  readonly attributes: ReadonlyMap<string, { shape: Shape; required: boolean }>;
+  readonly tags: boolean;
+}
+
+/** What an action applies to, as the schema declares it. */
+export interface ActionScope {
+  readonly principals: readonly string[];
+  readonly resources: readonly string[];
+}
+
 /** A loaded, pre-parsed schema: the context shape of every action, for pruning requests. */
 export interface LoadedSchema {
   readonly text: string;
   /** Name under which cedar-wasm holds the pre-parsed schema. */
   readonly preparsedName: string;
   readonly contexts: ReadonlyMap<string, Shape>;
+  /** Every declared entity type (namespaced names, `ns::Type`) and its attributes. */
+  readonly entities: ReadonlyMap<string, EntityShape>;
+  /** Every declared action and the principal and resource types it applies to. */
+  readonly actions: ReadonlyMap<string, ActionScope>;
   /** Actions are grouped (`memberOf`): evaluation then needs the schema for the hierarchy. */
   readonly hasActionGroups: boolean;
 }
@@ -39,13 +55,29 @@ export function loadSchema(text: string, source: string): LoadedSchema {
     );
   }
   const contexts = new Map<string, Shape>();
+  const entities = new Map<string, EntityShape>();
+  const actions = new Map<string, ActionScope>();
   let hasActionGroups = false;
   for (const [namespace, definition] of Object.entries(resolved.json)) {
     const common = (definition.commonTypes ?? {}) as Record<string, JsonType>;
+    const qualify = (name: string) =>
+      namespace === "" || name.includes("::") ? name : `${namespace}::${name}`;
+    for (const [name, spec] of Object.entries(definition.entityTypes ?? {})) {
+      const shape = (spec as { shape?: JsonType }).shape;
+      const record = shape === undefined ? undefined : shapeOf(shape, common, 0);
+      entities.set(qualify(name), {
+        attributes: record?.kind === "record" ? record.attributes : new Map(),
+        tags: (spec as { tags?: unknown }).tags !== undefined,
+      });
+    }
     for (const [action, spec] of Object.entries(definition.actions)) {
       if ((spec.memberOf?.length ?? 0) > 0) hasActionGroups = true;
       const context = spec.appliesTo?.context as JsonType | undefined;
       const id = namespace === "" ? action : `${namespace}::${action}`;
+      actions.set(id, {
+        principals: (spec.appliesTo?.principalTypes ?? []).map(qualify),
+        resources: (spec.appliesTo?.resourceTypes ?? []).map(qualify),
+      });
       contexts.set(
         id,
         context === undefined
@@ -62,7 +94,7 @@ export function loadSchema(text: string, source: string): LoadedSchema {
       `Cedar schema ${source}: ${parsed.errors.map((error) => error.message).join("; ")}`,
     );
   }
-  return { text, preparsedName, contexts, hasActionGroups };
+  return { text, preparsedName, contexts, entities, actions, hasActionGroups };
 }
 
 function shapeOf(type: JsonType, common: Record<string, JsonType>, depth: number): Shape {
@@ -96,6 +128,9 @@ function shapeOf(type: JsonType, common: Record<string, JsonType>, depth: number
       return { kind: "bool" };
     case "Extension":
       return { kind: type.name === "decimal" ? "decimal" : "other" };
+    // cedar-wasm 4 resolves extension types to their own name.
+    case "decimal":
+      return { kind: "decimal" };
     default: {
       const referenced = common[type.type];
       return referenced === undefined ? { kind: "other" } : shapeOf(referenced, common, depth + 1);

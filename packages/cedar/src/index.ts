@@ -9,4 +9,6 @@ export {
   DEFAULT_SCHEMA_PATH,
   type Explanation,
 } from "./cedar-policy-client.js";
+export type { EntityUid, StoredEntity } from "./entity-store.js";
+export { DEFAULT_ENTITY_TYPES } from "./entity-types.js";
 export type { PolicyEntry, ScopeConstraint } from "./policy-store.js";

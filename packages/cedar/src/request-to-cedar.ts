@@ -1,65 +1,162 @@
-import type { AccessRequest } from "@agentgate/core";
+import type { AuthZenEntity, AuthZenEvaluation } from "@agentgate/core";
+import { type EntityShape, type LoadedSchema, prune } from "./cedar-schema.js";
+import type { EntityStore, EntityUid, StoredEntity } from "./entity-store.js";
+import type { EntityTypes } from "./entity-types.js";
 
-interface Uid {
-  readonly type: string;
-  readonly id: string;
+/** An entity as it crosses into wasm. */
+export interface CedarEntity {
+  uid: EntityUid;
+  attrs: Record<string, never>;
+  parents: EntityUid[];
+  tags?: Record<string, never>;
 }
 
-/** The Cedar form of an AuthZEN-shaped request: entity uids, the context and the two entities it needs. */
-export interface CedarRequest {
-  readonly principal: Uid;
-  readonly action: Uid;
-  readonly resource: Uid;
-  readonly context: Record<string, unknown>;
-  readonly entities: Array<{
-    uid: Uid;
-    attrs: Record<string, never>;
-    parents: Uid[];
-    tags?: Record<string, never>;
-  }>;
+/** The Cedar uids of a request: principal, action and resource. */
+export interface CedarUids {
+  readonly principal: EntityUid;
+  readonly action: EntityUid;
+  readonly resource: EntityUid;
+}
+
+/** Which attributes (and whether tags) of an entity the policies of a slice read. */
+export interface EntityNeeds {
+  readonly attributes: Set<string> | true;
+  readonly tags: boolean;
 }
 
 /**
- * Maps a request to Cedar: principal `Agent::"<id>"` with the verified attributes (labels as
- * tags), action `Action::"<name>"`, resource `Tool::"<id>"` (or the type the tool declares,
- * capitalised), and the context. Only the two entities the request names cross into wasm:
- * the JSON crossing is Cedar's per-call cost.
+ * The Cedar uids of an AuthZEN evaluation: the subject and resource types through the entity
+ * type table (never collapsed, L91), the action as `Action::"<name>"`. A string naming what
+ * cannot be mapped when a type has no Cedar name.
  */
-export function toCedarRequest(request: AccessRequest): CedarRequest {
-  const { subject, action, resource, context } = request;
-  const properties = subject.properties;
-  const principal = { type: "Agent", id: subject.id };
-  const resourceUid = { type: entityType(resource.type), id: resource.id };
-  const agentAttributes: Record<string, unknown> = {
-    owner: properties.owner,
-    supervision: properties.supervision,
-    scopes: [...properties.scopes],
-    principal: properties.principal,
-    principalType: properties.principalType,
-    chain: [...properties.chain],
-    delegated: properties.delegated,
-  };
-  if (properties.team !== undefined) agentAttributes.team = properties.team;
-  const resourceAttributes: Record<string, unknown> = {};
-  if (resourceUid.type === "Tool" && action.properties.server !== undefined)
-    resourceAttributes.server = action.properties.server;
+export function cedarUids(request: AuthZenEvaluation, types: EntityTypes): CedarUids | string {
+  const principalType = types.cedarType(request.subject.type);
+  if (principalType === undefined)
+    return `subject type "${request.subject.type}" has no Cedar entity type`;
+  const resourceType = types.cedarType(
+    request.resource.type === "" ? "tool" : request.resource.type,
+  );
+  if (resourceType === undefined)
+    return `resource type "${request.resource.type}" has no Cedar entity type`;
   return {
-    principal,
-    action: { type: "Action", id: action.name },
-    resource: resourceUid,
-    context: context as Record<string, unknown>,
-    entities: [
-      {
-        uid: principal,
-        attrs: agentAttributes as Record<string, never>,
-        parents: [],
-        tags: { ...properties.labels } as Record<string, never>,
-      },
-      { uid: resourceUid, attrs: resourceAttributes as Record<string, never>, parents: [] },
-    ],
+    principal: { type: principalType, id: request.subject.id },
+    action: { type: "Action", id: request.action.name },
+    resource: { type: resourceType, id: request.resource.id },
   };
 }
 
-function entityType(type: string): string {
-  return type.length === 0 ? "Tool" : `${type[0]?.toUpperCase()}${type.slice(1)}`;
+/**
+ * The entities a request needs in wasm: the principal and the resource, each with the
+ * properties the schema declares for its type (converted as declared, `labels` as tags where the
+ * type has tags) and what the entity store says of it (authoritative: stored attributes win over
+ * the request's, stored parents are its parents), then their stored ancestors. Only the
+ * attributes the policies read cross (the JSON crossing is Cedar's per-call cost).
+ */
+export function cedarEntities(
+  request: AuthZenEvaluation,
+  uids: CedarUids,
+  schema: LoadedSchema,
+  store: EntityStore,
+  needs: { principal: EntityNeeds; resource: EntityNeeds },
+): CedarEntity[] {
+  const resourceProperties =
+    uids.resource.type === "Tool" && typeof request.action.properties?.server === "string"
+      ? { ...request.resource.properties, server: request.action.properties.server }
+      : request.resource.properties;
+  const principal = entityOf(uids.principal, request.subject, schema, store, needs.principal);
+  const resource = entityOf(
+    uids.resource,
+    { ...request.resource, ...(resourceProperties ? { properties: resourceProperties } : {}) },
+    schema,
+    store,
+    needs.resource,
+  );
+  const entities: CedarEntity[] = [];
+  if (principal !== undefined) entities.push(principal);
+  if (resource !== undefined) entities.push(resource);
+  if (store.size > 0) {
+    for (const ancestor of store.ancestors([uids.principal, uids.resource])) {
+      entities.push(wasmEntity(ancestor));
+    }
+  }
+  return entities;
+}
+
+function entityOf(
+  uid: EntityUid,
+  wire: AuthZenEntity,
+  schema: LoadedSchema,
+  store: EntityStore,
+  needs: EntityNeeds,
+): CedarEntity | undefined {
+  const stored = store.size > 0 ? store.get(uid.type, uid.id) : undefined;
+  const shape = schema.entities.get(uid.type);
+  const attrs =
+    shape === undefined ? {} : declaredAttributes(wire.properties, shape, needs.attributes);
+  if (stored !== undefined) Object.assign(attrs, pick(stored.attrs, needs.attributes));
+  const parents = stored === undefined ? [] : [...stored.parents];
+  let tags: Record<string, unknown> | undefined;
+  if (needs.tags) {
+    const labels = wire.properties?.labels;
+    const isMap = typeof labels === "object" && labels !== null && !Array.isArray(labels);
+    tags =
+      stored?.tags ??
+      (shape?.tags === true
+        ? { ...(isMap ? (labels as Record<string, unknown>) : {}) }
+        : undefined);
+  }
+  // An entity no policy reads anything of, and that has no parents, need not cross at all.
+  if (Object.keys(attrs).length === 0 && parents.length === 0 && tags === undefined)
+    return undefined;
+  return {
+    uid,
+    attrs: attrs as Record<string, never>,
+    parents,
+    ...(tags === undefined ? {} : { tags: tags as Record<string, never> }),
+  };
+}
+
+function declaredAttributes(
+  properties: Readonly<Record<string, unknown>> | undefined,
+  shape: EntityShape,
+  wanted: Set<string> | true,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (properties === undefined) return out;
+  if (wanted === true) {
+    for (const [name, attribute] of shape.attributes) {
+      if (Object.hasOwn(properties, name) && properties[name] !== undefined)
+        out[name] = prune(properties[name], attribute.shape);
+    }
+  } else {
+    for (const name of wanted) {
+      const attribute = shape.attributes.get(name);
+      if (
+        attribute !== undefined &&
+        Object.hasOwn(properties, name) &&
+        properties[name] !== undefined
+      )
+        out[name] = prune(properties[name], attribute.shape);
+    }
+  }
+  return out;
+}
+
+function pick(
+  attrs: Readonly<Record<string, unknown>>,
+  wanted: Set<string> | true,
+): Record<string, unknown> {
+  if (wanted === true) return { ...attrs };
+  const out: Record<string, unknown> = {};
+  for (const name of wanted) if (Object.hasOwn(attrs, name)) out[name] = attrs[name];
+  return out;
+}
+
+function wasmEntity(entity: StoredEntity): CedarEntity {
+  return {
+    uid: entity.uid,
+    attrs: entity.attrs as Record<string, never>,
+    parents: [...entity.parents],
+    ...(entity.tags === undefined ? {} : { tags: entity.tags as Record<string, never> }),
+  };
 }

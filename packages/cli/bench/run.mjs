@@ -1,5 +1,6 @@
 // `pnpm bench` for the server: AuthZEN evaluations per second on loopback with 1 and with 64
-// concurrent clients (bounded: a fixed number of requests, then it stops).
+// concurrent clients, each as a ratio to a bare node:http handler measured in the same run, and
+// the batch endpoint with 100 items (bounded: a fixed number of requests, then it stops).
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -41,36 +42,69 @@ const bare = createServer((request, response) => {
 await new Promise((resolve) => bare.listen(0, "127.0.0.1", resolve));
 const bareUrl = `http://127.0.0.1:${bare.address().port}`;
 
-async function rate(clients, total, base = server.url) {
+const batchBody = JSON.stringify({
+  ...JSON.parse(body),
+  evaluations: Array.from({ length: 100 }, (_, index) => ({
+    resource: { type: "tool", id: index % 2 === 0 ? "crm_lookup" : "crm_delete" },
+  })),
+});
+
+/** Requests per second and per-request latency (p50, p99 in ms) of `clients` concurrent clients. */
+async function rate(
+  clients,
+  total,
+  base = server.url,
+  path = "/access/v1/evaluation",
+  payload = body,
+) {
   let next = 0;
+  const latencies = [];
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: clients }, async () => {
       while (next++ < total) {
-        const response = await fetch(`${base}/access/v1/evaluation`, {
+        const sent = process.hrtime.bigint();
+        const response = await fetch(`${base}${path}`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body,
+          body: payload,
         });
-        if (!(await response.json()).decision) throw new Error("expected a permit");
+        const answer = await response.json();
+        latencies.push(Number(process.hrtime.bigint() - sent) / 1e6);
+        if (!(answer.decision ?? answer.evaluations?.[0]?.decision))
+          throw new Error("expected a permit");
       }
     }),
   );
-  return total / (Number(process.hrtime.bigint() - started) / 1e9);
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return {
+    perSecond: total / (Number(process.hrtime.bigint() - started) / 1e9),
+    p50: at(0.5),
+    p99: at(0.99),
+  };
 }
 await rate(4, 500);
 await rate(4, 500, bareUrl);
+// Interleaved, so that both sides of each ratio see the same machine load.
 const bareOne = await rate(1, 2000, bareUrl);
 const one = await rate(1, 2000);
 const bareMany = await rate(64, 5000, bareUrl);
 const many = await rate(64, 5000);
+const bareBatch = await rate(1, 300, bareUrl, "/access/v1/evaluations", batchBody);
+const batch = await rate(1, 300, server.url, "/access/v1/evaluations", batchBody);
 await server.close();
 bare.close();
 console.log(`\n## Server\n\n${await machine()}\n`);
 console.log(
-  "| AuthZEN evaluation on loopback (server and client in one process) | evaluations/s | bare node:http, same client | vs bare |\n| --- | ---: | ---: | ---: |",
+  "| AuthZEN on loopback (server and client in one process) | requests/s | p50 ms | p99 ms | bare node:http, same client (req/s, p50, p99) | vs bare (req/s) |\n| --- | ---: | ---: | ---: | ---: | ---: |",
 );
+const ms = (value) => value.toFixed(2);
 const row = (label, value, floor) =>
-  `| ${label} | ${Math.round(value).toLocaleString("en")} | ${Math.round(floor).toLocaleString("en")} | ${(value / floor).toFixed(2)}× |`;
-console.log(row("1 client", one, bareOne));
-console.log(row("64 concurrent clients", many, bareMany));
+  `| ${label} | ${Math.round(value.perSecond).toLocaleString("en")} | ${ms(value.p50)} | ${ms(value.p99)} | ${Math.round(floor.perSecond).toLocaleString("en")}, ${ms(floor.p50)}, ${ms(floor.p99)} | ${(value.perSecond / floor.perSecond).toFixed(2)}× |`;
+console.log(row("evaluation, 1 client", one, bareOne));
+console.log(row("evaluation, 64 concurrent clients", many, bareMany));
+console.log(row("evaluations (batch of 100 items), 1 client", batch, bareBatch));
+console.log(
+  `\nBatch of 100: ${Math.round(batch.perSecond * 100).toLocaleString("en")} decisions/s (${ms((batch.p50 * 1000) / 100)} µs per item at p50).`,
+);

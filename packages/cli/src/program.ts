@@ -4,6 +4,7 @@ import {
   type AccessRequest,
   AgentGateError,
   type AgentGateErrorCode,
+  AgentId,
   type AgentRecord,
   type Authority,
   defineAgent,
@@ -13,7 +14,7 @@ import {
   suspendAgent,
   verifyAgentToken,
 } from "@agentgate/core";
-import { accessTime } from "@agentgate/core/internal";
+import { accessTime, buildAccessRequest } from "@agentgate/core/internal";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { registerAuditCommands } from "./audit-commands.js";
@@ -413,22 +414,33 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .description("serve JWKS, discovery, the AuthZEN PDP, token exchange and the revocation feed")
     .option("--host <host>", "bind address", "127.0.0.1")
     .option("--port <port>", "port", (value) => Number.parseInt(value, 10), 8787)
-    .option("--public-url <url>", "the URL clients use (default http://host:port)")
-    .action(async (options: { host: string; port: number; publicUrl?: string }) => {
+    .option("--public-url <url>", "the URL clients use (default http(s)://host:port)")
+    .option("--tls-cert <file>", "serve HTTPS with this PEM certificate chain (with --tls-key)")
+    .option("--tls-key <file>", "the PEM private key of --tls-cert")
+    .action(async (options: ServeCommandOptions) => {
+      const tls = tlsFiles(options);
       // The server records the revocations its admin endpoints make, when no gate holds the log.
       const opened = await openAuditedWorkspace(dir());
       if (opened.unaudited !== undefined) {
         output.err(`agentgate: admin revocations will not be audited: ${opened.unaudited}`);
       }
-      const server = await startServer({
-        workspace: opened.workspace,
-        host: options.host,
-        port: options.port,
-        ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-        ...(process.env.AGENTGATE_ADMIN_TOKEN
-          ? { adminToken: process.env.AGENTGATE_ADMIN_TOKEN }
-          : {}),
-      });
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer({
+          workspace: opened.workspace,
+          host: options.host,
+          port: options.port,
+          ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+          ...(tls ? { tls } : {}),
+          ...(process.env.AGENTGATE_ADMIN_TOKEN
+            ? { adminToken: process.env.AGENTGATE_ADMIN_TOKEN }
+            : {}),
+        });
+      } catch (error) {
+        // A busy port: one line and exit 3 (runCli), with the audit log released.
+        await opened.close();
+        throw error;
+      }
       output.out(
         `AgentGate server on ${server.url} (admin endpoints ${process.env.AGENTGATE_ADMIN_TOKEN ? "on" : "off: set AGENTGATE_ADMIN_TOKEN"}).`,
       );
@@ -440,6 +452,29 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       await opened.close();
     });
   return program;
+}
+
+interface ServeCommandOptions {
+  host: string;
+  port: number;
+  publicUrl?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** The `--tls-cert` / `--tls-key` pair, read; both or neither. */
+function tlsFiles(options: ServeCommandOptions): { key: Buffer; cert: Buffer } | undefined {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) return undefined;
+  if (options.tlsCert === undefined || options.tlsKey === undefined)
+    throw new CliUsageError("--tls-cert and --tls-key go together.");
+  try {
+    return { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) };
+  } catch (error) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `Cannot read the TLS files: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 /** Prints `value` as JSON with `--json`, else the text. */
@@ -625,35 +660,45 @@ function requestFrom(
     );
   }
   const scopes = options.scope ?? options.scopes ?? [];
-  return {
-    subject: {
-      type: "agent",
-      id: options.agent,
-      properties: {
+  const agent = AgentId.parse(options.agent);
+  // The request a gate would build for this agent calling this tool, through the same builder.
+  return buildAccessRequest({
+    agent: {
+      agent,
+      principal: { id: options.agent, kind: "agent" },
+      chain: [options.agent],
+      agents: [agent],
+      delegated: false,
+      scopes,
+      tokenId: "policy-check",
+      keyId: "policy-check",
+      issuer: "policy-check",
+      audience: "policy-check",
+      issuedAt: Math.floor(instant / 1000),
+      expiresAt: Math.floor(instant / 1000) + 60,
+      attributes: {
         owner: record?.owner ?? "",
         supervision: record?.supervision ?? "autonomous",
-        labels: { ...(record?.labels ?? {}) },
-        scopes,
-        principal: options.agent,
-        principalType: "agent",
-        chain: [options.agent],
-        delegated: false,
       },
     },
-    action: {
-      name: options.action ?? "execute",
-      properties: { tool: options.tool, ...(options.server ? { server: options.server } : {}) },
+    record: record ?? {
+      id: options.agent,
+      displayName: options.agent,
+      owner: "",
+      supervision: "autonomous",
+      labels: {},
+      maxScopes: scopes,
+      createdAt: new Date(instant).toISOString(),
     },
-    resource: {
-      type: "tool",
-      id: options.server ? `${options.server}/${options.tool}` : options.tool,
-      properties: resources,
+    scopes,
+    tool: {
+      name: options.tool,
+      action: options.action ?? "execute",
+      ...(options.server ? { server: options.server } : {}),
     },
-    context: {
-      time: accessTime(instant, timeZone),
-      environment: "policy-check",
-      resources,
-      arguments: args,
-    },
-  };
+    arguments: args,
+    time: accessTime(instant, timeZone),
+    environment: "policy-check",
+    resources,
+  });
 }

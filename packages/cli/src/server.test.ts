@@ -1,4 +1,9 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { get as httpsGet } from "node:https";
+import { createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthZenPolicyClient } from "@agentgate/core";
 import { accessTime } from "@agentgate/core/internal";
@@ -57,6 +62,9 @@ describe("agentgate serve", () => {
       policy_decision_point: url,
       access_evaluation_endpoint: `${url}/access/v1/evaluation`,
       access_evaluations_endpoint: `${url}/access/v1/evaluations`,
+      search_subject_endpoint: `${url}/access/v1/search/subject`,
+      search_resource_endpoint: `${url}/access/v1/search/resource`,
+      search_action_endpoint: `${url}/access/v1/search/action`,
     });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ status: "ready" });
@@ -186,7 +194,9 @@ describe("agentgate serve", () => {
     expect(await noActor.json()).toMatchObject({ error: "invalid_request" });
   });
 
-  it("admin endpoints need the admin bearer; a revocation reaches the feed and a remote gate in another process denies", async () => {
+  it("admin endpoints need the admin bearer; a revocation reaches the feed and a remote gate in another process denies", {
+    timeout: 150_000,
+  }, async () => {
     const { url, workspace } = await serve("admin-secret");
     const token = (await workspace.authority.issueToken(SUPPORT, { audience: AUDIENCE })).token;
     const remote = spawn(
@@ -280,5 +290,112 @@ describe("agentgate serve", () => {
     expect(JSON.parse((await cli(dir, "agent", "show", OPS, "--json")).out).supervision).toBe(
       "suspended",
     );
+  });
+
+  it("on a busy port, startServer rejects with invalid_configuration naming the port", async () => {
+    const { workspace, url } = await serve();
+    const port = Number(new URL(url).port);
+    await expect(startServer({ workspace, port })).rejects.toMatchObject({
+      code: "invalid_configuration",
+      message: expect.stringContaining(`Port ${port} on 127.0.0.1 is already in use`),
+    });
+  });
+
+  it("`agentgate serve` on a busy port says so in one line (no stack) and exits 3", {
+    timeout: 120_000,
+  }, async () => {
+    const dir = await initialised();
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const bin = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+      const child = spawn(process.execPath, [bin, "--dir", dir, "serve", "--port", String(port)], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).toBe(3);
+      const lines = stderr.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toBe(
+        `agentgate: Port ${port} on 127.0.0.1 is already in use: stop what holds it or pass --port.`,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  it("over a real socket: a 10 MB body is a 413, 5,000-deep JSON a 400, and the server still answers", async () => {
+    const { url } = await serve();
+    const huge = await fetch(`${url}/access/v1/evaluation`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ pad: "x".repeat(10 * 1024 * 1024) }),
+    }).catch((error: unknown) => error);
+    // The server answers 413 without reading the body; a client still sending may see the
+    // connection end instead of the status, which is a refusal too.
+    if (typeof (huge as Response).status === "number") expect((huge as Response).status).toBe(413);
+    else expect(huge).toBeInstanceOf(Error);
+    const deep = await post(
+      `${url}/access/v1/evaluation`,
+      `${'{"a":'.repeat(5000)}1${"}".repeat(5000)}`,
+    );
+    expect(deep.status).toBe(400);
+    expect((await post(`${url}/access/v1/evaluation`, seedRequest("acme"))).status).toBe(200);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it("over TLS the PDP identifier is https, and discovery names https endpoints", async () => {
+    const tls = mkdtempSync(join(tmpdir(), "agentgate-tls-"));
+    try {
+      // A throwaway self-signed certificate for 127.0.0.1, made for this test only.
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          join(tls, "key.pem"),
+          "-out",
+          join(tls, "cert.pem"),
+          "-days",
+          "1",
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
+        ],
+        { stdio: "ignore" },
+      );
+      const cert = readFileSync(join(tls, "cert.pem"));
+      const { workspace } = await serve();
+      const server = await startServer({
+        workspace,
+        port: 0,
+        tls: { cert, key: readFileSync(join(tls, "key.pem")) },
+      });
+      servers.push(server);
+      expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const metadata = await new Promise<Record<string, string>>((resolve, reject) => {
+        httpsGet(`${server.url}/.well-known/authzen-configuration`, { ca: cert }, (response) => {
+          let body = "";
+          response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          response.on("end", () => resolve(JSON.parse(body)));
+        }).on("error", reject);
+      });
+      expect(metadata.policy_decision_point).toBe(server.url);
+      for (const [key, value] of Object.entries(metadata))
+        if (key.endsWith("_endpoint"))
+          expect(value.startsWith(`${server.url}/access/v1/`)).toBe(true);
+    } finally {
+      rmSync(tls, { recursive: true, force: true });
+    }
   });
 });

@@ -113,6 +113,12 @@ export {
   AuthZenPolicyClient,
   type AuthZenPolicyClientOptions,
 } from "./policy/authzen-policy-client.js";
+export type {
+  AuthZenAction,
+  AuthZenEntity,
+  AuthZenEvaluation,
+  EvaluationsSemantic,
+} from "./policy/authzen-wire.js";
 export {
   CachedPolicyClient,
   type CachedPolicyClientOptions,

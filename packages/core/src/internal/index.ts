@@ -10,8 +10,26 @@ export { agentRecordSchema, SCOPE_PATTERN } from "../identity/agent-record.js";
 export { importVerificationKey, SigningKey } from "../identity/signing-key.js";
 export { VERIFIER_DEFAULTS } from "../identity/token-verifier.js";
 export {
+  type AuthZenEvaluations,
+  accessRequestToWire,
+  authZenActionSchema,
+  authZenEntitySchema,
+  authZenEvaluationSchema,
+  authZenEvaluationsSchema,
+  type BatchItem,
+  batchItems,
+  decisionFromWire,
+  decisionsFromWire,
+  decisionToWire,
+  describeIssue,
+  errorToWire,
+  isSingleEvaluation,
+  MAX_EVALUATIONS,
+} from "../policy/authzen-wire.js";
+export {
   accessTime,
   buildAccessRequest,
   type RequestInput,
   toolId,
 } from "../policy/request-mapping.js";
+export { parseStrictJson, StrictJsonError, type StrictJsonLimits } from "./strict-json.js";

@@ -1,10 +1,15 @@
 import { AgentGateError, isAgentGateError } from "../errors.js";
 import type { AccessRequest } from "./access-request.js";
-import { allow, type Decision, deny } from "./decision.js";
+import {
+  type AuthZenMapping,
+  accessRequestToWire,
+  decisionFromWire,
+  decisionsFromWire,
+} from "./authzen-wire.js";
+import type { Decision } from "./decision.js";
 import type { EvaluateOptions, PolicyClient } from "./policy-client.js";
 
-/** How an AccessRequest is put on the wire. */
-export type AuthZenMapping = "agent" | "coaz-mcp";
+export type { AuthZenMapping } from "./authzen-wire.js";
 
 /** Options of {@link AuthZenPolicyClient}. */
 export interface AuthZenPolicyClientOptions {
@@ -97,7 +102,9 @@ export class AuthZenPolicyClient implements PolicyClient {
   async evaluate(request: AccessRequest, options: EvaluateOptions = {}): Promise<Decision> {
     const url =
       this.#options.evaluationUrl ?? `${trim(this.#options.baseUrl)}/access/v1/evaluation`;
-    return toDecision(await this.#send(url, this.#wire(request), options.signal));
+    return decisionFromWire(
+      await this.#send(url, accessRequestToWire(request, this.#options.mapping), options.signal),
+    );
   }
 
   async evaluateMany(
@@ -108,31 +115,12 @@ export class AuthZenPolicyClient implements PolicyClient {
       this.#options.evaluationsUrl ?? `${trim(this.#options.baseUrl)}/access/v1/evaluations`;
     const body = await this.#send(
       url,
-      { evaluations: requests.map((request) => this.#wire(request)) },
+      {
+        evaluations: requests.map((request) => accessRequestToWire(request, this.#options.mapping)),
+      },
       options.signal,
     );
-    const evaluations = (body as { evaluations?: unknown }).evaluations;
-    if (!Array.isArray(evaluations) || evaluations.length !== requests.length) {
-      throw new AgentGateError(
-        "policy_unavailable",
-        "The PDP's batch answer does not match the request.",
-      );
-    }
-    return evaluations.map(toDecision);
-  }
-
-  #wire(request: AccessRequest): Record<string, unknown> {
-    if (this.#options.mapping !== "coaz-mcp") return { ...request };
-    const { principal, principalType } = request.subject.properties;
-    return {
-      subject: { type: principalType === "user" ? "user" : "agent", id: principal },
-      action: request.action,
-      resource: request.resource,
-      context: {
-        ...request.context,
-        agent: { id: request.subject.id, ...request.subject.properties },
-      },
-    };
+    return decisionsFromWire(body, requests.length);
   }
 
   async #send(url: string, body: unknown, signal: AbortSignal | undefined): Promise<unknown> {
@@ -179,39 +167,6 @@ export class AuthZenPolicyClient implements PolicyClient {
       throw new AgentGateError("policy_unavailable", "The PDP's answer is not JSON.");
     }
   }
-}
-
-function toDecision(body: unknown): Decision {
-  if (
-    typeof body !== "object" ||
-    body === null ||
-    typeof (body as { decision?: unknown }).decision !== "boolean"
-  ) {
-    throw new AgentGateError("policy_unavailable", "The PDP's answer has no boolean decision.");
-  }
-  const { decision, context } = body as { decision: boolean; context?: Record<string, unknown> };
-  const admin = reasonText(context?.reason_admin);
-  const user = reasonText(context?.reason_user);
-  const obligations = Array.isArray(context?.obligations)
-    ? context.obligations.filter((item): item is string => typeof item === "string")
-    : [];
-  const policies = Array.isArray(context?.policies)
-    ? context.policies.filter((item): item is string => typeof item === "string")
-    : [];
-  const options = { policies, obligations, ...(user === undefined ? {} : { safeReason: user }) };
-  return decision
-    ? allow(admin ?? "permitted by the PDP", options)
-    : deny(admin ?? "denied by the PDP", options);
-}
-
-/** AuthZEN reasons are strings or objects keyed by language (`{ "en": "…" }`). */
-function reasonText(value: unknown): string | undefined {
-  if (typeof value === "string") return value.slice(0, 1024);
-  if (typeof value === "object" && value !== null) {
-    const first = Object.values(value).find((entry) => typeof entry === "string");
-    return typeof first === "string" ? first.slice(0, 1024) : undefined;
-  }
-  return undefined;
 }
 
 function isConnectionError(error: unknown): boolean {

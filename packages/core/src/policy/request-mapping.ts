@@ -23,6 +23,11 @@ export interface RequestInput {
   readonly arguments: Readonly<Record<string, unknown>> | undefined;
   readonly time: AccessTime;
   readonly environment: string;
+  /**
+   * Business resources the caller resolved itself (`agentgate policy check --resource
+   * customer=acme`), over those the tool's arguments name.
+   */
+  readonly resources?: Readonly<Record<string, string>>;
   /** Trusted integrator facts; never overrides the fields above. */
   readonly context?: Readonly<Record<string, unknown>>;
 }
@@ -35,7 +40,8 @@ export interface RequestInput {
  */
 export function buildAccessRequest(input: RequestInput): AccessRequest {
   const { agent, record, tool } = input;
-  const resources = input.arguments === undefined ? {} : resourcesOf(tool, input.arguments);
+  const named = input.arguments === undefined ? {} : resourcesOf(tool, input.arguments);
+  const resources = input.resources === undefined ? named : { ...named, ...input.resources };
   const resource: AccessResource =
     tool.resource !== undefined && input.arguments !== undefined
       ? tool.resource(input.arguments)

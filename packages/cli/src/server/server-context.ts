@@ -1,0 +1,14 @@
+import type { CedarPolicyClient } from "@agentgate/cedar";
+import type { Workspace } from "../workspace.js";
+
+/** What every route module of the server is built from. */
+export interface ServerContext {
+  /** The trust domain's directory, opened. */
+  readonly workspace: Workspace;
+  /** The embedded engine deciding AuthZEN requests. */
+  readonly policy: CedarPolicyClient;
+  /** Bearer token of `/admin/*`; without it the admin endpoints answer 403. */
+  readonly adminToken?: string;
+  /** The URL clients reach the server at (`https://…` when served over TLS), known once listening. */
+  readonly baseUrl: () => string;
+}
