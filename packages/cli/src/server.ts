@@ -97,7 +97,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // close() only stops new connections: a client polling over keep-alive (a revocation
       // feed) would go on being served, and close() would wait for it forever. Stopped means
       // stopped: its clients must see the server gone (and a feed then fails closed, D36).
-      server.closeAllConnections();
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
     },
   };
