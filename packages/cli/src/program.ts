@@ -91,6 +91,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .description("Operate AgentGate: agent identities, tokens, policies and the audit log.")
     .option("--dir <path>", "the AgentGate directory", ".agentgate")
     .version(version(), "--version", "print the version")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 done, 1 a check failed, 2 bad input (the flag is named), 3 configuration.",
+    )
     .showHelpAfterError()
     // Set before any subcommand is added, so every subcommand inherits them.
     .exitOverride()
