@@ -13,6 +13,7 @@ import { accessTime } from "@agentgate/core/internal";
 import { readAuditLog, verifyAuditLog } from "@agentgate/core/node";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
+import { registerNewStarter } from "./new-starter.js";
 import { csv, type Output, processOutput, table } from "./output.js";
 import { accessReport } from "./report.js";
 import { startServer } from "./server.js";
@@ -386,6 +387,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       await server.close();
       await opened.close();
     });
+  registerNewStarter(program, output);
   return program;
 }
 
