@@ -3,7 +3,8 @@
 // a temporary folder outside the repository, points its @agentgate/* dependencies at the
 // tarballs, installs it with plain npm from the registry, builds it and runs its self-checks
 // (`npm test`, which exits non-zero on any surprise). Two more folders install the tarballs bare:
-// all six at once in an empty folder, and @agentgate/langchain with only @langchain/core beside it.
+// all six at once in an empty folder, and @agentgate/langchain with only @langchain/core beside it;
+// and the CLI installed from its tarball writes a starter with `agentgate new`, which is built and run.
 // Every temporary folder is removed. Exits non-zero when any step fails.
 //   node scripts/starters-check.mjs [example ...]      (default: every folder under examples/)
 import { execFileSync } from "node:child_process";
@@ -124,6 +125,20 @@ try {
       () => sh(join(bare, "node_modules", ".bin", "agentgate"), ["--help"], bare).split("\n")[0],
     );
 
+    console.log("::: agentgate new, from the installed @agentgate/cli");
+    const fromCli = join(work, "from-cli");
+    step("agentgate new langchain-agent from-cli", () =>
+      sh(
+        join(bare, "node_modules", ".bin", "agentgate"),
+        ["new", "langchain-agent", fromCli],
+        bare,
+      ),
+    );
+    useTarballs(fromCli, tarballs);
+    step("from-cli: npm install", () => sh("npm", ["install", ...NPM_QUIET], fromCli));
+    step("from-cli: npm run build", () => sh("npm", ["run", "build", "--silent"], fromCli));
+    step("from-cli: npm test (its self-checks)", () => sh("npm", ["test", "--silent"], fromCli));
+
     console.log("::: @agentgate/langchain with only @langchain/core");
     const lean = join(work, "lean");
     mkdirSync(lean);
@@ -137,7 +152,6 @@ try {
         [
           "install",
           ...NPM_QUIET,
-          "--legacy-peer-deps",
           tarballs["@agentgate/core"],
           tarballs["@agentgate/langchain"],
           "@langchain/core@^1.2.0",
