@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { type Output, runCli } from "@agentgate/cli";
 import { CredentialProvider } from "@agentgate/core";
 import { createGate } from "@agentgate/core/node";
-import { agentGateMiddleware } from "@agentgate/langchain";
+import { agentGateMiddleware } from "@agentgate/langchain/middleware";
 import { AIMessage, type BaseMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { tool } from "@langchain/core/tools";

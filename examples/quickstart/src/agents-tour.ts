@@ -15,7 +15,7 @@ import {
   MemoryAgentRegistry,
   type PolicyClient,
 } from "@agentgate/core";
-import { agentGateMiddleware } from "@agentgate/langchain";
+import { agentGateMiddleware } from "@agentgate/langchain/middleware";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";

@@ -2,6 +2,7 @@
  * `@agentgate/cli`: the `agentgate` command and its server, usable as a library too.
  */
 export { FeedRevocationList, type FeedRevocationListOptions } from "./feed-revocation-list.js";
+export { listStarters, type WrittenStarter, writeStarter } from "./new-starter.js";
 export { type Output, processOutput } from "./output.js";
 export { CliUsageError, EXIT, runCli } from "./program.js";
 export { type AgentReportRow, accessReport, type ReportOptions } from "./report.js";

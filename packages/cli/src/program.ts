@@ -20,6 +20,7 @@ import { z } from "zod";
 import { registerAuditCommands } from "./audit-commands.js";
 import { agentId, audienceUrl, instant, positiveInteger, timeZone, trustDomain } from "./input.js";
 import { type Output, processOutput, table } from "./output.js";
+import { registerNewStarter } from "./new-starter.js";
 import { startServer } from "./server.js";
 import { CliUsageError } from "./usage-error.js";
 import { initWorkspace, openAuditedWorkspace, openWorkspace, type Workspace } from "./workspace.js";
@@ -455,6 +456,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       await server.close();
       await opened.close();
     });
+  registerNewStarter(program, output);
   return program;
 }
 

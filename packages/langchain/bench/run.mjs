@@ -19,7 +19,8 @@ import { tool } from "@langchain/core/tools";
 import { createAgent } from "langchain";
 import * as z from "zod";
 import { compare, machine, table } from "../../core/bench/harness.mjs";
-import { agentGateMiddleware, protectTool } from "../dist/index.js";
+import { protectTool } from "../dist/index.js";
+import { agentGateMiddleware } from "../dist/middleware-entry.js";
 
 const AUDIENCE = "https://tools.acme.example";
 const AGENT = "spiffe://acme.example/agent/support";

@@ -54,7 +54,10 @@ describe("AgentGateCallbackHandler", () => {
     );
     expect(calls).toEqual(["lookup:acme"]);
     const messages = toolMessages(result.messages);
-    expect(messages[1]?.status).toBe("error");
+    // The model is told the call was denied. LangChain 1.5 marks such a message status "error";
+    // earlier 1.x releases (inside our peer range) send the same text without a status.
+    expect(messages[1]?.status).not.toBe("success");
+    expect(String(messages[1]?.content)).toContain("denied by AgentGate");
     expect(handler.pendingRuns).toBe(0);
   });
 });

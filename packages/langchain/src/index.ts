@@ -1,19 +1,15 @@
 /**
  * `@agentgate/langchain`: AgentGate for LangChain JS. Enforce with {@link protectTool} /
- * {@link protectTools} or the `createAgent` middleware {@link agentGateMiddleware}; observe (or
- * best-effort enforce) agents you cannot re-wrap with {@link AgentGateCallbackHandler}.
+ * {@link protectTools}; observe (or best-effort enforce) agents you cannot re-wrap with
+ * {@link AgentGateCallbackHandler}. This entry needs only `@langchain/core`; the `createAgent`
+ * middleware lives in `@agentgate/langchain/middleware` (needs `langchain`) and approvals as
+ * LangGraph interrupts in `@agentgate/langchain/interrupts` (needs `@langchain/langgraph`).
  */
 export {
   AgentGateCallbackHandler,
   type AgentGateCallbackHandlerOptions,
 } from "./callback-handler.js";
 export { denialMessage } from "./denial.js";
-export {
-  type InterruptApprovalsOptions,
-  type InterruptResume,
-  interruptApprovals,
-} from "./interrupt-approvals.js";
-export { type AgentGateMiddlewareOptions, agentGateMiddleware } from "./middleware.js";
 export {
   isProtectedTool,
   type ProtectToolOptions,
