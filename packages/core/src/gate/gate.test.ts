@@ -244,6 +244,33 @@ describe("Gate.invoke: the one path of a call", () => {
     }
   });
 
+  it("L87: a sparse array of length 2^32−1, a 5,000,000-slot sparse array and a 2,000,000-item array are refused as invalid_arguments", async () => {
+    const { gate, token, events } = await makeGate({
+      policy: new FunctionPolicyClient(() => allow("ok")),
+    });
+    const credential = await token(SUPPORT);
+    const sparse: unknown[] = [];
+    sparse.length = 2 ** 32 - 1;
+    const fiveMillion: unknown[] = [];
+    fiveMillion[4_999_999] = "x";
+    const dense = new Array<number>(2_000_000).fill(1);
+    let ran = 0;
+    for (const items of [sparse, fiveMillion, dense]) {
+      await expectCode(
+        gate.invoke({ tool: { name: "echo" }, arguments: { items }, credential }, async () => {
+          ran++;
+        }),
+        "invalid_arguments",
+      );
+    }
+    expect(ran).toBe(0);
+    expect(events().map((event) => event.decision?.code)).toEqual([
+      "invalid_arguments",
+      "invalid_arguments",
+      "invalid_arguments",
+    ]);
+  });
+
   it("I64: the tool receives exactly the arguments the policy saw, frozen; later changes by the caller change nothing", async () => {
     const original: { customerId: string; fields: string[] } = {
       customerId: "acme",
