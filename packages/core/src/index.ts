@@ -128,3 +128,15 @@ export type {
   StandardSchemaV1,
   ToolDescriptor,
 } from "./policy/tool-descriptor.js";
+export {
+  checkToolNames,
+  isServerId,
+  isToolName,
+  MAX_SERVER_ID_LENGTH,
+  MAX_TOOL_NAME_LENGTH,
+  type NameOrigin,
+  parseServerId,
+  parseToolName,
+  serverIdProblem,
+  toolNameProblem,
+} from "./policy/tool-name.js";

@@ -118,4 +118,22 @@ describe("guardMcpServer over the in-memory transport", () => {
     expect(ran).toBe(0);
     expect(CRM).toContain("crm");
   });
+
+  it("L88: a server id or a tool name that is not canonical is refused where it is declared", async () => {
+    const { gate } = await setup();
+    for (const serverId of ["CRM", "crm\u200b", "", "crm/other"]) {
+      expect(() =>
+        guardMcpServer(new McpServer({ name: "x", version: "1.0.0" }), { gate, serverId }),
+      ).toThrowError(expect.objectContaining({ code: "invalid_configuration" }));
+    }
+    const server = new McpServer({ name: "crm", version: "1.0.0" });
+    guardMcpServer(server, { gate, serverId: "crm" });
+    for (const name of ["drop_db\u200b", "Drop_db", "drop_db ", "x".repeat(10_000)]) {
+      expect(() =>
+        server.registerTool(name, { inputSchema: { id: z.string() } }, async () => ({
+          content: [],
+        })),
+      ).toThrowError(expect.objectContaining({ code: "invalid_configuration" }));
+    }
+  });
 });

@@ -271,6 +271,40 @@ describe("Gate.invoke: the one path of a call", () => {
     ]);
   });
 
+  it("L88: a disguised tool or server name never reaches policy: drop_db\\u200b is refused, not matched against drop_db's rules", async () => {
+    const seen: string[] = [];
+    const policy = new FunctionPolicyClient((request) => {
+      seen.push(request.resource.id);
+      return request.action.properties.tool === "drop_db" ? deny("no drops") : allow("ok");
+    });
+    const { gate, token, events } = await makeGate({ policy });
+    const credential = await token(SUPPORT);
+    let ran = 0;
+    const run = async () => {
+      ran++;
+    };
+    for (const tool of [
+      { name: "drop_db\u200b" },
+      { name: "DROP_DB" },
+      { name: "drop_db " },
+      { name: "x".repeat(10_000) },
+      { name: "drop_db", server: "CRM" },
+    ]) {
+      await expectCode(gate.invoke({ tool, arguments: {}, credential }, run), "invalid_arguments");
+      expect((await gate.check({ tool, credential })).code).toBe("invalid_arguments");
+    }
+    await expectCode(
+      gate.invoke({ tool: { name: "drop_db" }, arguments: {}, credential }, run),
+      "access_denied",
+    );
+    expect(ran).toBe(0);
+    expect(seen).toEqual(["drop_db"]);
+    const names = events().map((event) => event.tool?.name);
+    expect(names[0]).toBe("drop_db\\u200b");
+    expect(names[6]?.length).toBe(256);
+    expect(events()[8]?.tool).toEqual({ name: "drop_db", server: "CRM" });
+  });
+
   it("I64: the tool receives exactly the arguments the policy saw, frozen; later changes by the caller change nothing", async () => {
     const original: { customerId: string; fields: string[] } = {
       customerId: "acme",

@@ -63,6 +63,11 @@ describe("boundedCopy: every bound holds on its own (G54)", () => {
       "more than 4 values",
     );
     expect(refusal(1, { maxDepth: 4, maxNodes: 0, maxChars: 10 })).toBe("more than 0 values");
+    expect(boundedCopy(1, { maxDepth: 4, maxNodes: 1, maxChars: 10 })).toEqual({
+      ok: true,
+      value: 1,
+    });
+    expect(refusal([], { maxDepth: 4, maxNodes: 0, maxChars: 10 })).toBe("more than 0 values");
   });
 
   it("G54: the total character bound counts strings and member names", () => {

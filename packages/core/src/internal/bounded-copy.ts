@@ -107,7 +107,8 @@ function walk(input: unknown, bounds: CopyBounds): unknown {
         if (length > maxArrayLength)
           throw new Refused(`an array is longer than ${maxArrayLength} items`);
         addNodes(length);
-        const target: unknown[] = new Array(length);
+        // Filled in index order as the elements are popped, so it stays a packed array.
+        const target: unknown[] = [];
         for (let index = length - 1; index >= 0; index--) {
           stack.push({
             source: source[index],
@@ -156,9 +157,11 @@ export function deepFreeze<T>(value: T): T {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const current = stack.pop();
-    if (typeof current !== "object" || current === null || Object.isFrozen(current)) continue;
+    // Primitives count as frozen (ES2015), so only unfrozen objects and arrays get past this.
+    if (Object.isFrozen(current)) continue;
     Object.freeze(current);
-    for (const key of Object.keys(current)) stack.push((current as Record<string, unknown>)[key]);
+    for (const key of Object.keys(current as object))
+      stack.push((current as Record<string, unknown>)[key]);
   }
   return value;
 }
