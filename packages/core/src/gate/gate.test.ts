@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../../test/fixtures/expect-code.js";
 import { crmLookup, crmUpdate, makeGate, refund } from "../../test/fixtures/gate.js";
-import { AUDIENCE, OPS, RESEARCH, SUPPORT, WRITER } from "../../test/fixtures/identity.js";
+import {
+  AUDIENCE,
+  claims,
+  header,
+  OPS,
+  RESEARCH,
+  SUPPORT,
+  signRaw,
+  WRITER,
+} from "../../test/fixtures/identity.js";
 import {
   type AgentRegistry,
   ApprovalSuspended,
@@ -303,6 +312,30 @@ describe("Gate.invoke: the one path of a call", () => {
     expect(names[0]).toBe("drop_db\\u200b");
     expect(names[6]?.length).toBe(256);
     expect(events()[8]?.tool).toEqual({ name: "drop_db", server: "CRM" });
+  });
+
+  it("B19: a delegated token signed with the authority's own key but claiming scopes its delegator never held: policy sees only what every agent in the chain may hold", async () => {
+    const seen: Array<readonly string[]> = [];
+    const policy = new FunctionPolicyClient((request) => {
+      seen.push(request.subject.properties.scopes);
+      return allow("ok");
+    });
+    const { gate, clock, stored } = await makeGate({ policy });
+    // research may hold crm:read and web:search; writer crm:read and docs:write.
+    const forged = signRaw(
+      header(stored.kid),
+      claims(clock.now(), {
+        sub: RESEARCH,
+        act: { sub: WRITER },
+        scope: "crm:read docs:write web:search",
+      }),
+      stored,
+    );
+    await gate.invoke(
+      { tool: { name: "echo" }, arguments: {}, credential: forged },
+      async () => "ran",
+    );
+    expect(seen).toEqual([["crm:read"]]);
   });
 
   it("I64: the tool receives exactly the arguments the policy saw, frozen; later changes by the caller change nothing", async () => {

@@ -343,7 +343,8 @@ export class Gate {
     facts.agent = agent;
 
     // 2. Status of every agent in the chain, from the registry (B22, D37).
-    const record = await this.#checkChain(agent);
+    const records = await this.#checkChain(agent);
+    const record = records[records.length - 1] as AgentRecord;
     facts.owner = record.owner;
 
     // 3. The tool's name and server in their canonical form only, whichever adapter brought
@@ -358,7 +359,12 @@ export class Gate {
     }
 
     // 5. Decide.
-    const scopes = agent.scopes.filter((scope) => record.maxScopes.includes(scope));
+    // Scopes in effect: the token's, within what every agent in the chain may hold now. Issuing
+    // already narrows a delegation (B19); a token that claims more (a bug, a leaked key) is
+    // narrowed here again, so a delegate never exercises a scope its delegator could not.
+    const scopes = agent.scopes.filter((scope) =>
+      records.every((entry) => entry.maxScopes.includes(scope)),
+    );
     const request = buildAccessRequest({
       agent,
       record,
@@ -405,8 +411,9 @@ export class Gate {
     };
   }
 
-  async #checkChain(agent: VerifiedAgent): Promise<AgentRecord> {
-    let acting: AgentRecord | undefined;
+  /** The registry records of every agent in the chain, in chain order (the acting agent last). */
+  async #checkChain(agent: VerifiedAgent): Promise<AgentRecord[]> {
+    const records: AgentRecord[] = [];
     for (const id of agent.agents) {
       let record: AgentRecord | undefined;
       try {
@@ -426,11 +433,11 @@ export class Gate {
       if (isAgentExpired(record, this.#clock)) {
         throw new AgentGateError("agent_expired", `Agent ${id}'s registration has expired.`);
       }
-      acting = record;
+      records.push(record);
     }
-    if (acting === undefined)
+    if (records.length === 0)
       throw new AgentGateError("agent_unknown", "The token names no agent.");
-    return acting;
+    return records;
   }
 
   /**
