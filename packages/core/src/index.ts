@@ -71,8 +71,9 @@ export {
   type KeyInfo,
   MAX_TOKEN_TTL_SECONDS,
 } from "./identity/authority.js";
-export { JwksKeySet, type KeySet } from "./identity/key-set.js";
+export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";
 export { type KeyStore, MemoryKeyStore } from "./identity/key-store.js";
+export { checkMetadataUrl, type MetadataUrlOptions } from "./identity/metadata-url.js";
 export { MemoryReplayCache, type ReplayCache } from "./identity/replay-cache.js";
 export {
   MemoryRevocationList,

@@ -71,7 +71,25 @@ describe("guardMcpServer over the in-memory transport", () => {
       _meta: { [TOKEN_META_KEY]: forge(good) },
     });
     expect(text(forged)).toContain("token_invalid");
+    // A good token in the wrong place: in the arguments, or under another _meta key.
+    for (const request of [
+      { arguments: { customerId: "acme", token: good, agentToken: good } },
+      {
+        arguments: { customerId: "acme" },
+        _meta: { token: good, authorization: `Bearer ${good}` },
+      },
+    ]) {
+      const misplaced = await bare.callTool({ name: "lookup", ...request });
+      expect(text(misplaced)).toContain("token_invalid");
+    }
     expect(calls).toEqual([]);
+    const right = await bare.callTool({
+      name: "lookup",
+      arguments: { customerId: "acme" },
+      _meta: { [TOKEN_META_KEY]: good },
+    });
+    expect(right.isError).not.toBe(true);
+    expect(calls).toEqual(["lookup:acme"]);
   });
 
   it("a denial is an error result with the safe reason only; destructive tools default to the delete action", async () => {
