@@ -1,8 +1,18 @@
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 20_000,
+    // The suite-wide secret scan (SECURITY-CASES I69): see test/suite-scan/global-setup.ts.
+    globalSetup: ["test/suite-scan/global-setup.ts"],
+    setupFiles: ["test/suite-scan/capture.ts"],
+    onConsoleLog(log) {
+      const suite = process.env.AGENTGATE_SUITE_DIR;
+      if (suite !== undefined) appendFileSync(join(suite, "captured", "console.log"), `${log}\n`);
+      return undefined;
+    },
   },
 });
