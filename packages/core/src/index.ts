@@ -72,8 +72,9 @@ export {
   type KeyInfo,
   MAX_TOKEN_TTL_SECONDS,
 } from "./identity/authority.js";
-export { JwksKeySet, type KeySet } from "./identity/key-set.js";
+export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";
 export { type KeyStore, MemoryKeyStore } from "./identity/key-store.js";
+export { checkMetadataUrl, type MetadataUrlOptions } from "./identity/metadata-url.js";
 export { MemoryReplayCache, type ReplayCache } from "./identity/replay-cache.js";
 export {
   MemoryRevocationList,
@@ -140,3 +141,15 @@ export type {
   StandardSchemaV1,
   ToolDescriptor,
 } from "./policy/tool-descriptor.js";
+export {
+  checkToolNames,
+  isServerId,
+  isToolName,
+  MAX_SERVER_ID_LENGTH,
+  MAX_TOOL_NAME_LENGTH,
+  type NameOrigin,
+  parseServerId,
+  parseToolName,
+  serverIdProblem,
+  toolNameProblem,
+} from "./policy/tool-name.js";

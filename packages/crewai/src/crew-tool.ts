@@ -1,4 +1,9 @@
-import type { ActionKind, ToolDescriptor, VerifiedAgent } from "@agentgate/core";
+import {
+  type ActionKind,
+  checkToolNames,
+  type ToolDescriptor,
+  type VerifiedAgent,
+} from "@agentgate/core";
 import { tool } from "@langchain/core/tools";
 import type * as z from "zod";
 
@@ -22,7 +27,8 @@ export interface CrewTool<Schema extends z.ZodObject = z.ZodObject> {
 
 /**
  * Defines a crew tool. Arguments are validated against `argsSchema` by the gate before any
- * policy runs (SECURITY.md G52).
+ * policy runs (SECURITY.md G52). Throws `invalid_configuration` when `name` is not a
+ * canonical tool name (lowercase ASCII, see `parseToolName`; SECURITY.md L88).
  *
  * @example
  * ```ts
@@ -33,6 +39,7 @@ export interface CrewTool<Schema extends z.ZodObject = z.ZodObject> {
 export function crewTool<Schema extends z.ZodObject>(
   definition: CrewTool<Schema>,
 ): CrewTool<Schema> {
+  checkToolNames(definition, "declared");
   return definition;
 }
 

@@ -274,3 +274,17 @@ describe("crew tools and identity", () => {
     });
   });
 });
+
+describe("crew tool names", () => {
+  it("L88: a crew tool whose name is not canonical is refused where it is declared", () => {
+    for (const name of ["web_search\u200b", "Web_Search", "web_search ", "\uff57eb", ""]) {
+      expect(() =>
+        crewTool({ name, description: "d", argsSchema: z.object({}), run: () => "x" }),
+      ).toThrowError(expect.objectContaining({ code: "invalid_configuration" }));
+    }
+    expect(
+      crewTool({ name: "web_search", description: "d", argsSchema: z.object({}), run: () => "x" })
+        .name,
+    ).toBe("web_search");
+  });
+});

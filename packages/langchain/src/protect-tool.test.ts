@@ -117,4 +117,19 @@ describe("protectTool", () => {
       .catch((caught: unknown) => caught);
     expect(isAgentGateError(error) && error.code).toBe("access_denied");
   });
+
+  it("L88: a tool whose name or server is not canonical cannot be protected (invalid_configuration)", async () => {
+    const { gate } = await setup();
+    const make = (name: string) =>
+      tool(async () => "ran", { name, description: "d", schema: z.object({}) });
+    for (const name of ["drop_db\u200b", "DropDb", "drop_db ", "dr\u043ep_db", ""]) {
+      expect(() => protectTool(make(name), { gate }), JSON.stringify(name)).toThrowError(
+        expect.objectContaining({ code: "invalid_configuration" }),
+      );
+    }
+    expect(() => protectTool(make("drop_db"), { gate, policy: { server: "CRM" } })).toThrowError(
+      expect.objectContaining({ code: "invalid_configuration" }),
+    );
+    expect(isProtectedTool(protectTool(make("drop_db"), { gate }))).toBe(true);
+  });
 });

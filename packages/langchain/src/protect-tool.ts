@@ -1,4 +1,10 @@
-import { AgentGateError, type Gate, isAgentGateError, isApprovalSuspended } from "@agentgate/core";
+import {
+  AgentGateError,
+  checkToolNames,
+  type Gate,
+  isAgentGateError,
+  isApprovalSuspended,
+} from "@agentgate/core";
 import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
@@ -47,6 +53,8 @@ export function isProtectedTool(tool: unknown): boolean {
  * identity, argument validation, policy, approval, audit. The original tool is reachable only
  * through the gate: `invoke`, `call` and `func` of the returned tool are all gated
  * (SECURITY.md F46). Protecting a protected tool returns it unchanged (no double audit).
+ * Throws `invalid_configuration` when the tool's name or server is not canonical (see
+ * `parseToolName` in `@agentgate/core`: lowercase ASCII, SECURITY.md L88).
  *
  * @example
  * ```ts
@@ -60,6 +68,8 @@ export function protectTool<T extends StructuredToolInterface>(
 ): StructuredToolInterface {
   if (isProtectedTool(tool)) return tool;
   const descriptor = describeTool(tool, options.policy);
+  // A name policy cannot tell from another is refused here, not at the first call (L88).
+  checkToolNames(descriptor, "declared");
   const gated = async (
     args: unknown,
     runManager?: CallbackManagerForToolRun,

@@ -122,6 +122,39 @@ describe("MCP over Streamable HTTP on 127.0.0.1", () => {
     expect(context.calls).toEqual([]);
   });
 
+  it("F48: a good token in the wrong place (the query string, the tool's arguments, a cookie) gets 401 and runs nothing", async () => {
+    const { base, context } = await httpServer();
+    const token = await context.credentials(SUPPORT).token();
+    const call = (extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: { name: "lookup", arguments: { customerId: "acme", ...extra } },
+      });
+    const headers = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
+    for (const [url, init] of [
+      [`${base}/mcp?access_token=${token}`, { body: call() }],
+      [`${base}/mcp`, { body: call({ access_token: token, authorization: `Bearer ${token}` }) }],
+      [`${base}/mcp`, { body: call(), headers: { ...headers, cookie: `access_token=${token}` } }],
+      [`${base}/mcp`, { body: call(), headers: { ...headers, authorization: token } }],
+    ] as const) {
+      const response = await fetch(url, { method: "POST", headers, ...init });
+      expect(response.status, url).toBe(401);
+    }
+    // The same request with the token as a bearer header runs, so only the place was wrong.
+    const right = await fetch(`${base}/mcp`, {
+      method: "POST",
+      headers: { ...headers, authorization: `Bearer ${token}` },
+      body: call(),
+    });
+    expect(right.status).toBe(200);
+    expect(context.calls).toEqual(["lookup:acme"]);
+  });
+
   it("F49: the token never leaves for a server other than its audience", async () => {
     const { base, context } = await httpServer();
     let leaked = 0;

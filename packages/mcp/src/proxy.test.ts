@@ -244,6 +244,55 @@ describe("createMcpProxy: tokens and tools", () => {
     expect(listings).toBe(2);
   });
 
+  it("L88: names an upstream announces in a disguise are never listed or forwarded; a call naming one is an audited invalid_arguments", async () => {
+    const { gate, audit, credentials } = await gateFor(
+      new FunctionPolicyClient((request) =>
+        request.action.properties.tool === "drop_db" ? deny("no drops") : allow("ok"),
+      ),
+    );
+    const called: string[] = [];
+    const disguises = ["drop_db\u200b", "DROP_DB", "dr\u043ep_db", "drop_db ", "\uff44rop_db", ""];
+    const upstream: McpUpstream = {
+      listTools: async () => ({
+        tools: ["drop_db", "lookup", ...disguises].map((name) => ({
+          name,
+          inputSchema: { type: "object" as const },
+        })),
+      }),
+      callTool: async ({ name }) => {
+        called.push(name);
+        return { content: [{ type: "text", text: "ran" }] };
+      },
+    };
+    expect(() => createMcpProxy({ gate, serverId: "Up", upstream })).toThrowError(
+      expect.objectContaining({ code: "invalid_configuration" }),
+    );
+    const client = withAgentToken(
+      await downstream(createMcpProxy({ gate, serverId: "up", upstream })),
+      credentials(SUPPORT),
+    );
+    expect(names(await client.listTools())).toEqual(["lookup"]);
+    for (const name of disguises) {
+      const result = await client.callTool({ name, arguments: {} });
+      expect(result.isError, JSON.stringify(name)).toBe(true);
+      expect(text(result)).toMatch(/^AgentGate denied this call \(invalid_arguments\)/);
+    }
+    expect(text(await client.callTool({ name: "drop_db", arguments: {} }))).toContain(
+      "access_denied",
+    );
+    expect(text(await client.callTool({ name: "lookup", arguments: {} }))).toBe("ran");
+    expect(called).toEqual(["lookup"]);
+    const refused = audit.events.filter((event) => event.decision?.code === "invalid_arguments");
+    expect(refused.map((event) => event.tool?.name)).toEqual([
+      "drop_db\\u200b",
+      "DROP_DB",
+      "dr\\u043ep_db",
+      "drop_db ",
+      "\\uff44rop_db",
+      "",
+    ]);
+  });
+
   it("F50: an upstream tool that changes after it was pinned is flagged, hidden and refused", async () => {
     const { gate, audit, credentials } = await gateFor(
       new FunctionPolicyClient(() => allow("all")),

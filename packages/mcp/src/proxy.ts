@@ -3,6 +3,8 @@ import {
   type CredentialSource,
   type Gate,
   isAgentGateError,
+  isToolName,
+  parseServerId,
   type ToolDescriptor,
 } from "@agentgate/core";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -61,6 +63,11 @@ export interface McpProxyOptions {
  * agent's token does not leave for the upstream (SECURITY.md F49). A denial is a
  * `CallToolResult` with `isError: true` and the safe reason.
  *
+ * Names are taken in their canonical form only (SECURITY-CASES L88): `serverId` must be one
+ * (else `invalid_configuration`); a tool the upstream announces under a name that is not (a
+ * zero-width character, a look-alike letter, upper case...) is never listed nor forwarded; and a
+ * call naming one is denied by the gate as `invalid_arguments`, audited, before any policy.
+ *
  * Connect the returned server to any transport (`StdioServerTransport` for a stdio proxy; the
  * `agentgate-mcp-proxy` command does exactly that).
  *
@@ -73,6 +80,7 @@ export interface McpProxyOptions {
  * ```
  */
 export function createMcpProxy(options: McpProxyOptions): Server {
+  parseServerId(options.serverId, "declared");
   const upstream =
     options.pins === undefined
       ? options.upstream
@@ -111,22 +119,25 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       if (cursor === undefined) break;
     }
     known = new Map(
-      tools.map((tool) => [
-        tool.name,
-        {
-          tool,
-          descriptor: {
-            ...describe(options, tool.name, {
-              ...(tool.description === undefined ? {} : { description: tool.description }),
-              ...(options.trustAnnotations === true && tool.annotations !== undefined
-                ? { annotations: tool.annotations }
-                : {}),
-            }),
-            // Arguments the upstream would refuse are denied (and audited) before policy (L92).
-            schema: inputSchemaOf(tool.inputSchema),
+      // An upstream's name that is not canonical could pass for another tool's: never offered.
+      tools
+        .filter((tool) => isToolName(tool.name))
+        .map((tool) => [
+          tool.name,
+          {
+            tool,
+            descriptor: {
+              ...describe(options, tool.name, {
+                ...(tool.description === undefined ? {} : { description: tool.description }),
+                ...(options.trustAnnotations === true && tool.annotations !== undefined
+                  ? { annotations: tool.annotations }
+                  : {}),
+              }),
+              // Arguments the upstream would refuse are denied (and audited) before policy (L92).
+              schema: inputSchemaOf(tool.inputSchema),
+            },
           },
-        },
-      ]),
+        ]),
     );
     return known;
   }
@@ -158,7 +169,10 @@ export function createMcpProxy(options: McpProxyOptions): Server {
       if (credential === undefined) {
         throw new AgentGateError("token_invalid", "The MCP request carries no agent token.");
       }
-      const entry = await entryFor(name);
+      // The gate refuses a name that is not canonical, and audits the refusal (L88).
+      const entry = isToolName(name)
+        ? await entryFor(name)
+        : { descriptor: { name, server: options.serverId } };
       if (entry === undefined) {
         return errorResult(`Unknown tool: ${name}`);
       }

@@ -71,7 +71,25 @@ describe("guardMcpServer over the in-memory transport", () => {
       _meta: { [TOKEN_META_KEY]: forge(good) },
     });
     expect(text(forged)).toContain("token_invalid");
+    // A good token in the wrong place: in the arguments, or under another _meta key.
+    for (const request of [
+      { arguments: { customerId: "acme", token: good, agentToken: good } },
+      {
+        arguments: { customerId: "acme" },
+        _meta: { token: good, authorization: `Bearer ${good}` },
+      },
+    ]) {
+      const misplaced = await bare.callTool({ name: "lookup", ...request });
+      expect(text(misplaced)).toContain("token_invalid");
+    }
     expect(calls).toEqual([]);
+    const right = await bare.callTool({
+      name: "lookup",
+      arguments: { customerId: "acme" },
+      _meta: { [TOKEN_META_KEY]: good },
+    });
+    expect(right.isError).not.toBe(true);
+    expect(calls).toEqual(["lookup:acme"]);
   });
 
   it("a denial is an error result with the safe reason only; destructive tools default to the delete action", async () => {
@@ -117,5 +135,23 @@ describe("guardMcpServer over the in-memory transport", () => {
     expect(result.isError).toBe(true);
     expect(ran).toBe(0);
     expect(CRM).toContain("crm");
+  });
+
+  it("L88: a server id or a tool name that is not canonical is refused where it is declared", async () => {
+    const { gate } = await setup();
+    for (const serverId of ["CRM", "crm\u200b", "", "crm/other"]) {
+      expect(() =>
+        guardMcpServer(new McpServer({ name: "x", version: "1.0.0" }), { gate, serverId }),
+      ).toThrowError(expect.objectContaining({ code: "invalid_configuration" }));
+    }
+    const server = new McpServer({ name: "crm", version: "1.0.0" });
+    guardMcpServer(server, { gate, serverId: "crm" });
+    for (const name of ["drop_db\u200b", "Drop_db", "drop_db ", "x".repeat(10_000)]) {
+      expect(() =>
+        server.registerTool(name, { inputSchema: { id: z.string() } }, async () => ({
+          content: [],
+        })),
+      ).toThrowError(expect.objectContaining({ code: "invalid_configuration" }));
+    }
   });
 });

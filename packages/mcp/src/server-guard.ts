@@ -3,6 +3,8 @@ import {
   AgentGateError,
   type Gate,
   isAgentGateError,
+  parseServerId,
+  parseToolName,
   type ToolDescriptor,
 } from "@agentgate/core";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -51,6 +53,8 @@ type ToolConfig = { annotations?: ToolAnnotations; description?: string; inputSc
  * and the safe reason only; MCP protocol errors are left to the SDK. The action kind comes from
  * the tool's policy, else its annotations (`readOnlyHint` → read, `destructiveHint` → delete,
  * otherwise execute). Annotations come from the server's own code here, so they are trusted.
+ * The server id, and each tool's name as it is registered, must be canonical (lowercase ASCII,
+ * see `parseToolName`): otherwise `invalid_configuration` is thrown (SECURITY-CASES L88).
  *
  * @example
  * ```ts
@@ -60,6 +64,7 @@ type ToolConfig = { annotations?: ToolAnnotations; description?: string; inputSc
  * ```
  */
 export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions): void {
+  parseServerId(options.serverId, "declared");
   const descriptors = new Map<string, ToolDescriptor>();
   const register = server.registerTool.bind(server) as (
     name: string,
@@ -72,6 +77,8 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
     config,
     callback,
   ) => {
+    // A tool whose name policy could confuse with another's is never registered (L88).
+    parseToolName(name, "declared");
     const descriptor = describe(options, name, config);
     descriptors.set(name, descriptor);
     const guarded = async (args: unknown, extra: Extra) => {

@@ -95,7 +95,30 @@ export function outcomeEvent(
 }
 
 function toolOf(tool: ToolInvocation["tool"]): NonNullable<AuditEvent["tool"]> {
-  return tool.server === undefined ? { name: tool.name } : { name: tool.name, server: tool.server };
+  const name = visibleName(tool.name);
+  return tool.server === undefined ? { name } : { name, server: visibleName(tool.server) };
+}
+
+const PLAIN_NAME = /^[\x20-\x7e]{0,256}$/;
+
+/**
+ * A name as the audit log records it: a refused name (L88) may hold invisible or control
+ * characters or be 10,000 characters long, so anything outside printable ASCII is written as a
+ * `\uXXXX` escape and the result is cut at 256 characters, which keeps the event valid and the
+ * disguise visible to whoever reads the log.
+ */
+function visibleName(name: unknown): string {
+  const text = typeof name === "string" ? name : String(name);
+  if (PLAIN_NAME.test(text) && !text.includes("\\")) return text;
+  let escaped = "";
+  for (let index = 0; index < text.length && escaped.length < 256; index++) {
+    const code = text.charCodeAt(index);
+    escaped +=
+      code >= 0x20 && code <= 0x7e && code !== 0x5c
+        ? text[index]
+        : `\\u${code.toString(16).padStart(4, "0")}`;
+  }
+  return escaped.slice(0, 256);
 }
 
 /** The `decision` block of an event. */

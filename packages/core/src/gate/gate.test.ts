@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../../test/fixtures/expect-code.js";
 import { crmLookup, crmUpdate, makeGate, refund } from "../../test/fixtures/gate.js";
-import { AUDIENCE, OPS, RESEARCH, SUPPORT, WRITER } from "../../test/fixtures/identity.js";
+import {
+  AUDIENCE,
+  claims,
+  header,
+  OPS,
+  RESEARCH,
+  SUPPORT,
+  signRaw,
+  WRITER,
+} from "../../test/fixtures/identity.js";
 import {
   type AgentRegistry,
   ApprovalSuspended,
@@ -242,6 +251,91 @@ describe("Gate.invoke: the one path of a call", () => {
         "invalid_arguments",
       );
     }
+  });
+
+  it("L87: a sparse array of length 2^32−1, a 5,000,000-slot sparse array and a 2,000,000-item array are refused as invalid_arguments", async () => {
+    const { gate, token, events } = await makeGate({
+      policy: new FunctionPolicyClient(() => allow("ok")),
+    });
+    const credential = await token(SUPPORT);
+    const sparse: unknown[] = [];
+    sparse.length = 2 ** 32 - 1;
+    const fiveMillion: unknown[] = [];
+    fiveMillion[4_999_999] = "x";
+    const dense = new Array<number>(2_000_000).fill(1);
+    let ran = 0;
+    for (const items of [sparse, fiveMillion, dense]) {
+      await expectCode(
+        gate.invoke({ tool: { name: "echo" }, arguments: { items }, credential }, async () => {
+          ran++;
+        }),
+        "invalid_arguments",
+      );
+    }
+    expect(ran).toBe(0);
+    expect(events().map((event) => event.decision?.code)).toEqual([
+      "invalid_arguments",
+      "invalid_arguments",
+      "invalid_arguments",
+    ]);
+  });
+
+  it("L88: a disguised tool or server name never reaches policy: drop_db\\u200b is refused, not matched against drop_db's rules", async () => {
+    const seen: string[] = [];
+    const policy = new FunctionPolicyClient((request) => {
+      seen.push(request.resource.id);
+      return request.action.properties.tool === "drop_db" ? deny("no drops") : allow("ok");
+    });
+    const { gate, token, events } = await makeGate({ policy });
+    const credential = await token(SUPPORT);
+    let ran = 0;
+    const run = async () => {
+      ran++;
+    };
+    for (const tool of [
+      { name: "drop_db\u200b" },
+      { name: "DROP_DB" },
+      { name: "drop_db " },
+      { name: "x".repeat(10_000) },
+      { name: "drop_db", server: "CRM" },
+    ]) {
+      await expectCode(gate.invoke({ tool, arguments: {}, credential }, run), "invalid_arguments");
+      expect((await gate.check({ tool, credential })).code).toBe("invalid_arguments");
+    }
+    await expectCode(
+      gate.invoke({ tool: { name: "drop_db" }, arguments: {}, credential }, run),
+      "access_denied",
+    );
+    expect(ran).toBe(0);
+    expect(seen).toEqual(["drop_db"]);
+    const names = events().map((event) => event.tool?.name);
+    expect(names[0]).toBe("drop_db\\u200b");
+    expect(names[6]?.length).toBe(256);
+    expect(events()[8]?.tool).toEqual({ name: "drop_db", server: "CRM" });
+  });
+
+  it("B19: a delegated token signed with the authority's own key but claiming scopes its delegator never held: policy sees only what every agent in the chain may hold", async () => {
+    const seen: Array<readonly string[]> = [];
+    const policy = new FunctionPolicyClient((request) => {
+      seen.push(request.subject.properties.scopes);
+      return allow("ok");
+    });
+    const { gate, clock, stored } = await makeGate({ policy });
+    // research may hold crm:read and web:search; writer crm:read and docs:write.
+    const forged = signRaw(
+      header(stored.kid),
+      claims(clock.now(), {
+        sub: RESEARCH,
+        act: { sub: WRITER },
+        scope: "crm:read docs:write web:search",
+      }),
+      stored,
+    );
+    await gate.invoke(
+      { tool: { name: "echo" }, arguments: {}, credential: forged },
+      async () => "ran",
+    );
+    expect(seen).toEqual([["crm:read"]]);
   });
 
   it("I64: the tool receives exactly the arguments the policy saw, frozen; later changes by the caller change nothing", async () => {

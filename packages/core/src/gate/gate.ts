@@ -17,6 +17,7 @@ import { type Decision, isKnownObligation } from "../policy/decision.js";
 import type { PolicyClient } from "../policy/policy-client.js";
 import { accessTime, buildAccessRequest } from "../policy/request-mapping.js";
 import type { ToolDescriptor } from "../policy/tool-descriptor.js";
+import { checkToolNames } from "../policy/tool-name.js";
 import { currentAgent, runWithInvocation } from "./agent-context.js";
 import {
   type ApprovalAnswer,
@@ -355,14 +356,18 @@ export class Gate {
     }
     facts.owner = record.owner;
 
-    // 3. Arguments: bounded copy, schema, frozen (G52–G54, I64).
+    // 3. The tool's name and server in their canonical form only, whichever adapter brought
+    // them: `drop_db\u200b` must never reach a policy that forbids `drop_db` (L88).
+    checkToolNames(invocation.tool, "received");
+
+    // 4. Arguments: bounded copy, schema, frozen (G52–G54, I64).
     let args: Readonly<Record<string, unknown>> | undefined;
     if (withArguments) {
       const validated = this.#validate(invocation.tool, invocation.arguments);
       args = validated instanceof Promise ? await validated : validated;
     }
 
-    // 4. Decide.
+    // 5. Decide.
     const request = buildAccessRequest({
       agent,
       record,

@@ -14,6 +14,8 @@ import {
   WRITER,
 } from "../../test/fixtures/identity.js";
 import { defineAgent } from "./agent-record.js";
+import { JwksKeySet } from "./key-set.js";
+import { TokenVerifier } from "./token-verifier.js";
 
 const USER = "user:carol@acme.example";
 
@@ -156,7 +158,7 @@ describe("Authority.delegate: B. delegation and attenuation", () => {
     );
   });
 
-  it("B19: a forged delegated token claiming a wider scope is refused at verify time", async () => {
+  it("B19: a delegated token signed by another key, claiming a wider scope, is refused at verify time (the scope check itself is in the gate's B19 test)", async () => {
     const { clock, verifier, stored } = await makeIdentity();
     const { generateKeyPairSync } = await import("node:crypto");
     const attackerKey = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
@@ -314,6 +316,31 @@ describe("Authority keys: D. revocation, H. keys", () => {
     expect(authority.jwks().keys.map((key) => key.kid)).not.toContain(kid);
     const third = await authority.issueToken(OPS, { audience: AUDIENCE });
     await expect(verifier.verify(third.token, { audience: AUDIENCE })).resolves.toBeDefined();
+  });
+
+  it("D35: a revoked key stops verifying at once, cache hits included, even in a key set that still holds it", async () => {
+    const { authority, revocations, clock } = await makeIdentity();
+    const { token } = await authority.issueToken(SUPPORT, { audience: AUDIENCE });
+    // A remote verifier: the JWKS as published before the revocation, and the revocation feed.
+    const keys = await JwksKeySet.fromJwks(authority.jwks());
+    const verifier = new TokenVerifier({
+      issuer: authority.issuer,
+      trustDomain: authority.trustDomain,
+      keys,
+      revocations,
+      clock,
+    });
+    await verifier.verify(token, { audience: AUDIENCE });
+    const kid = authority.keys()[0]?.kid as string;
+    await revocations.revoke("key", kid, "leaked");
+    // The key set still has the key, so only the verifier's own key-revocation check refuses.
+    expect(keys.getVerificationKey(kid)).toBeDefined();
+    await expect(verifier.verify(token, { audience: AUDIENCE })).rejects.toMatchObject({
+      code: "token_invalid",
+      message: `Invalid token: the signing key ${kid} is revoked.`,
+    });
+    verifier.clearCache();
+    await expectCode(verifier.verify(token, { audience: AUDIENCE }), "token_invalid");
   });
 
   it("H57: the JWKS, key listings and the authority's JSON never contain a private key", async () => {

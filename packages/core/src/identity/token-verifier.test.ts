@@ -236,6 +236,44 @@ describe("TokenVerifier: A. token validation", () => {
     await expectCode(verifier.verify(token, { audience: AUDIENCE }), "token_replayed");
   });
 
+  it("A14: a used jti stays used for the token's whole accepted life, up to exp + skew", async () => {
+    const { authority, clock } = await makeIdentity();
+    const verifier = authority.verifier({ replay: new MemoryReplayCache({ clock }) });
+    const { token } = await authority.issueToken(SUPPORT, { audience: AUDIENCE, ttlSeconds: 300 });
+    await verifier.verify(token, { audience: AUDIENCE });
+    // Past exp but within the 30 s skew the token itself is still accepted, so its id must be
+    // remembered: a window that ended at exp (or exp − skew) would let it replay here.
+    clock.advance(300_000 + 20_000);
+    await expectCode(verifier.verify(token, { audience: AUDIENCE }), "token_replayed");
+    const fresh = authority.verifier({ replay: new MemoryReplayCache({ clock }) });
+    await expect(fresh.verify(token, { audience: AUDIENCE })).resolves.toBeDefined();
+    clock.advance(11_000);
+    await expectCode(fresh.verify(token, { audience: AUDIENCE }), "token_expired");
+  });
+
+  it("J70: an ES256 signature twin (r, n−s) verifies, but is replayed once its original was used and revoked with it", async () => {
+    const { authority, clock, revocations } = await makeIdentity({
+      algorithm: "ES256",
+      keyStore: undefined,
+    });
+    await authority.rotateKey();
+    const { token, tokenId } = await authority.issueToken(SUPPORT, { audience: AUDIENCE });
+    const twin = highSTwin(token);
+    expect(twin).not.toBe(token);
+    // The twin is a genuinely valid signature: a verifier that never saw the original accepts it.
+    await expect(authority.verifier().verify(twin, { audience: AUDIENCE })).resolves.toMatchObject({
+      tokenId,
+    });
+    const verifier = authority.verifier({ replay: new MemoryReplayCache({ clock }) });
+    await verifier.verify(token, { audience: AUDIENCE });
+    await expectCode(verifier.verify(twin, { audience: AUDIENCE }), "token_replayed");
+    const plain = authority.verifier();
+    await plain.verify(twin, { audience: AUDIENCE });
+    await revocations.revoke("token", tokenId);
+    await expectCode(plain.verify(token, { audience: AUDIENCE }), "token_revoked");
+    await expectCode(plain.verify(twin, { audience: AUDIENCE }), "token_revoked");
+  });
+
   it("J70: a signature twin (unused base64url bits flipped) of a used token is replayed, of a revoked token revoked", async () => {
     const { authority, clock, revocations } = await makeIdentity();
     const verifier = authority.verifier({ replay: new MemoryReplayCache({ clock }) });
@@ -258,9 +296,20 @@ describe("TokenVerifier: A. token validation", () => {
       stored,
     );
     await expectCode(verifier.verify(big, { audience: AUDIENCE }), "token_invalid");
-    const nested = `${"[".repeat(1000)}${"]".repeat(1000)}`;
-    const deep = signRaw(header(stored.kid), `{"iss":"${ISSUER}","deep":${nested}}`, stored);
-    await expectCode(verifier.verify(deep, { audience: AUDIENCE }), "token_invalid");
+    // Valid in every other respect: only the nesting bound can refuse these.
+    const valid = JSON.stringify(claims(clock.now()));
+    const nestedIn = (depth: number) =>
+      `${valid.slice(0, -1)},"deep":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+    await expect(
+      verifier.verify(signRaw(header(stored.kid), nestedIn(6), stored), { audience: AUDIENCE }),
+    ).resolves.toBeDefined();
+    for (const depth of [7, 1000]) {
+      const deep = signRaw(header(stored.kid), nestedIn(depth), stored);
+      await expect(verifier.verify(deep, { audience: AUDIENCE })).rejects.toMatchObject({
+        code: "token_invalid",
+        message: expect.stringMatching(/^Invalid token: claims: .*(deep|nest)/i),
+      });
+    }
     const huge = `${"a".repeat(8 * 1024 * 1024)}.b.c`;
     await expectCode(verifier.verify(huge, { audience: AUDIENCE }), "token_invalid");
   });
@@ -415,4 +464,15 @@ function twinOf(token: string): string {
   const last = token.at(-1) as string;
   const index = alphabet.indexOf(last);
   return token.slice(0, -1) + alphabet[(index & ~0x0f) | ((index + 1) & 0x0f)];
+}
+
+/** The other valid ECDSA signature of an ES256 token: (r, s) → (r, n − s) (SECURITY-CASES J70). */
+function highSTwin(token: string): string {
+  const n = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+  const [h, p, s] = token.split(".") as [string, string, string];
+  const signature = Buffer.from(s, "base64url");
+  const r = signature.subarray(0, 32);
+  const sValue = BigInt(`0x${signature.subarray(32).toString("hex")}`);
+  const twinS = Buffer.from((n - sValue).toString(16).padStart(64, "0"), "hex");
+  return `${h}.${p}.${Buffer.concat([r, twinS]).toString("base64url")}`;
 }

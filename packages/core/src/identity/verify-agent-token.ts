@@ -29,8 +29,9 @@ export interface UsableAgentToken {
   /** The registry record of the acting (last) agent of the chain. */
   readonly record: AgentRecord;
   /**
-   * The token's scopes that the acting agent's registration still grants (`maxScopes`): the
-   * scopes policy sees. A scope taken from the registry after issue no longer counts.
+   * The token's scopes that every agent in the chain may still hold (`maxScopes`): the scopes
+   * policy sees. A scope taken from the registry after issue no longer counts, and a delegate
+   * never exercises a scope its delegator could not (B19).
    */
   readonly scopes: readonly string[];
 }
@@ -57,6 +58,7 @@ export async function verifyAgentToken(
   options.onVerified?.(agent);
   const clock = options.clock ?? { now: Date.now };
   let acting: AgentRecord | undefined;
+  const records: AgentRecord[] = [];
   for (const id of agent.agents) {
     let record: AgentRecord | undefined;
     try {
@@ -77,12 +79,17 @@ export async function verifyAgentToken(
       throw new AgentGateError("agent_expired", `Agent ${id}'s registration has expired.`);
     }
     acting = record;
+    records.push(record);
   }
   if (acting === undefined) throw new AgentGateError("agent_unknown", "The token names no agent.");
   const record = acting;
   return {
     agent,
     record,
-    scopes: agent.scopes.filter((scope) => record.maxScopes.includes(scope)),
+    // Issuing already narrows a delegation (B19); a token that claims more (a bug, a leaked key)
+    // is narrowed here again, against every agent in the chain.
+    scopes: agent.scopes.filter((scope) =>
+      records.every((entry) => entry.maxScopes.includes(scope)),
+    ),
   };
 }

@@ -1,0 +1,44 @@
+// Mutation testing of core's security-critical code (`pnpm mutation` at the repository root; see
+// MUTATION.md). Not part of CI: a full run takes tens of minutes on a 2-core machine, so the
+// files are mutated in groups, one group per Stryker run (`STRYKER_GROUP=identity`), each with
+// its own incremental file so that a re-run tests only the mutants whose code or tests changed.
+
+/** The groups `pnpm mutation` runs; each is a list of globs relative to this package. */
+export const GROUPS = {
+  "token-verifier": ["src/identity/token-verifier.ts"],
+  identity: [
+    "src/identity/**/*.ts",
+    "!src/identity/**/*.test.ts",
+    "!src/identity/token-verifier.ts",
+  ],
+  gate: ["src/gate/**/*.ts", "!src/gate/**/*.test.ts"],
+  "bounded-copy": ["src/internal/bounded-copy.ts"],
+  redaction: ["src/audit/redaction.ts"],
+  "verify-audit-log": ["src/node/verify-audit-log.ts"],
+};
+
+const group = process.env.STRYKER_GROUP;
+const mutate = group === undefined ? Object.values(GROUPS).flat() : GROUPS[group];
+if (mutate === undefined) throw new Error(`Unknown STRYKER_GROUP ${group}`);
+const name = group ?? "all";
+
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+export default {
+  testRunner: "vitest",
+  plugins: ["@stryker-mutator/vitest-runner"],
+  vitest: { configFile: "vitest.mutation.config.ts", related: false },
+  coverageAnalysis: "perTest",
+  mutate,
+  // Messages are prose for people: a mutated message is not a weaker defence.
+  mutator: { excludedMutations: ["StringLiteral"] },
+  ignorePatterns: ["reports", "bench", ".stryker-tmp"],
+  tempDirName: ".stryker-tmp",
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  reporters: ["json", "clear-text", "progress"],
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  concurrency: 1,
+  timeoutMS: 20_000,
+  thresholds: { high: 90, low: 80, break: null },
+};

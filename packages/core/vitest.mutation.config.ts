@@ -1,0 +1,22 @@
+import { defineConfig } from "vitest/config";
+
+// The tests each mutation group runs (`pnpm mutation`, see MUTATION.md): the ones that exercise
+// the group's files. Tests that spawn processes run the unmutated `dist/` that Stryker copies into
+// its sandbox (build first): they pass there but cannot kill a mutant.
+const TESTS: Record<string, string[]> = {
+  "token-verifier": ["src/identity/**/*.test.ts", "test/security/**/*.test.ts"],
+  identity: ["src/identity/**/*.test.ts", "src/gate/**/*.test.ts", "test/security/**/*.test.ts"],
+  gate: ["src/gate/**/*.test.ts", "src/testing/**/*.test.ts", "test/security/**/*.test.ts"],
+  "bounded-copy": ["src/internal/**/*.test.ts", "src/gate/**/*.test.ts"],
+  redaction: ["src/audit/**/*.test.ts", "src/gate/**/*.test.ts"],
+  "verify-audit-log": ["src/node/**/*.test.ts"],
+};
+
+const group = process.env.STRYKER_GROUP ?? "";
+
+export default defineConfig({
+  test: {
+    include: TESTS[group] ?? ["src/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 20_000,
+  },
+});
