@@ -25,6 +25,16 @@ export interface LoadedSchema {
   readonly contexts: ReadonlyMap<string, Shape>;
   /** Actions are grouped (`memberOf`): evaluation then needs the schema for the hierarchy. */
   readonly hasActionGroups: boolean;
+  /** Per action id: the principal and resource types it applies to, and its groups' ids. */
+  readonly actions: ReadonlyMap<string, ActionDeclaration>;
+}
+
+/** What the schema declares about one action. */
+export interface ActionDeclaration {
+  readonly principalTypes: ReadonlySet<string>;
+  readonly resourceTypes: ReadonlySet<string>;
+  /** The ids of the action groups it is a member of, directly. */
+  readonly memberOf: readonly string[];
 }
 
 let schemaCounter = 0;
@@ -39,6 +49,7 @@ export function loadSchema(text: string, source: string): LoadedSchema {
     );
   }
   const contexts = new Map<string, Shape>();
+  const actions = new Map<string, ActionDeclaration>();
   let hasActionGroups = false;
   for (const [namespace, definition] of Object.entries(resolved.json)) {
     const common = (definition.commonTypes ?? {}) as Record<string, JsonType>;
@@ -46,6 +57,14 @@ export function loadSchema(text: string, source: string): LoadedSchema {
       if ((spec.memberOf?.length ?? 0) > 0) hasActionGroups = true;
       const context = spec.appliesTo?.context as JsonType | undefined;
       const id = namespace === "" ? action : `${namespace}::${action}`;
+      const applies = spec.appliesTo as
+        | { principalTypes?: string[]; resourceTypes?: string[] }
+        | undefined;
+      actions.set(id, {
+        principalTypes: new Set(applies?.principalTypes ?? []),
+        resourceTypes: new Set(applies?.resourceTypes ?? []),
+        memberOf: (spec.memberOf ?? []).map((group: { id: string }) => group.id),
+      });
       contexts.set(
         id,
         context === undefined
@@ -62,7 +81,7 @@ export function loadSchema(text: string, source: string): LoadedSchema {
       `Cedar schema ${source}: ${parsed.errors.map((error) => error.message).join("; ")}`,
     );
   }
-  return { text, preparsedName, contexts, hasActionGroups };
+  return { text, preparsedName, contexts, hasActionGroups, actions };
 }
 
 function shapeOf(type: JsonType, common: Record<string, JsonType>, depth: number): Shape {

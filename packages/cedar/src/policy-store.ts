@@ -18,6 +18,8 @@ export interface PolicyEntry {
   };
   /** What the policy's conditions read from a request. */
   readonly needs: Needs;
+  /** The policy in Cedar's JSON form (`policyToJson`), which the compiled evaluator compiles. */
+  readonly json: unknown;
 }
 
 /** A policy's scope constraint on one variable, reduced to what slicing needs. */
@@ -32,52 +34,43 @@ export type ScopeConstraint =
  * Parses and validates policy files against a schema in strict mode. Any syntax error, schema
  * violation or duplicate id rejects the whole set with `policy_invalid`, naming the file and line
  * (SECURITY-CASES C32, I61): Cedar skips policies that error at evaluation, so an unvalidated
- * `forbid` could stop forbidding.
+ * `forbid` could stop forbidding. Each file is parsed on its own (so a syntax error names its
+ * file), then the whole set is validated in one call: the schema is read once, not per file.
  */
 export function loadPolicies(
   files: ReadonlyArray<{ file: string; text: string }>,
   schema: string,
 ): PolicyEntry[] {
   const problems: string[] = [];
-  const entries: PolicyEntry[] = [];
+  const entries: Array<PolicyEntry & { readonly offset: number; readonly fileText: string }> = [];
   const ids = new Set<string>();
   for (const { file, text } of files) {
-    const parsed = cedar.checkParsePolicySet({ staticPolicies: text });
-    if (parsed.type !== "success") {
+    const parts = cedar.policySetTextToParts(text);
+    if (parts.type !== "success") {
+      const parsed = cedar.checkParsePolicySet({ staticPolicies: text });
+      const errors = parsed.type === "success" ? parts.errors : parsed.errors;
       problems.push(
-        ...parsed.errors.map(
+        ...errors.map(
           (error) => `${file}:${lineOf(text, error.sourceLocations?.[0]?.start)}: ${error.message}`,
         ),
       );
       continue;
     }
-    const validation = cedar.validate({
-      schema,
-      policies: { staticPolicies: text },
-      validationSettings: { mode: "strict" },
-    });
-    if (validation.type !== "success") {
-      problems.push(...validation.errors.map((error) => `${file}: ${error.message}`));
+    if (parts.policy_templates.length > 0) {
+      problems.push(`${file}: templates are not supported; write static policies`);
       continue;
     }
-    const seen = new Set<string>();
-    for (const { error } of validation.validationErrors) {
-      const where = `${file}:${lineOf(text, error.sourceLocations?.[0]?.start)}`;
-      const message = error.message
-        .replace(/ for Action::"[^"]+"$/, "")
-        .replace(/^for policy `policy\d+`, /, "");
-      if (!seen.has(`${where} ${message}`))
-        problems.push(`${where}: ${message}${error.help ? ` (${error.help})` : ""}`);
-      seen.add(`${where} ${message}`);
-    }
-    const parts = cedar.policySetTextToParts(text);
-    if (parts.type !== "success") continue;
     let cursor = 0;
     parts.policies.forEach((policyText, index) => {
-      const json = cedar.policyToJson(policyText);
-      if (json.type !== "success") return;
       const at = text.indexOf(policyText, cursor);
       if (at >= 0) cursor = at + policyText.length;
+      const json = cedar.policyToJson(policyText);
+      if (json.type !== "success") {
+        problems.push(
+          `${file}:${lineOf(text, at)}: ${json.errors.map((error) => error.message).join("; ")}`,
+        );
+        return;
+      }
       const annotations = (json.json.annotations ?? {}) as Record<string, string>;
       const id = annotations.id ?? `${file}#${index}`;
       if (ids.has(id))
@@ -96,8 +89,40 @@ export function loadPolicies(
           resource: constraintOf(json.json.resource),
         },
         needs: collectNeeds(json.json.conditions, emptyNeeds()),
+        json: json.json,
+        offset: Math.max(at, 0),
+        fileText: text,
       });
     });
+  }
+  if (problems.length === 0 && entries.length > 0) {
+    const byId = new Map(entries.map((entry, index) => [`p${index}`, entry]));
+    const validation = cedar.validate({
+      schema,
+      policies: {
+        staticPolicies: Object.fromEntries([...byId].map(([key, entry]) => [key, entry.text])),
+      },
+      validationSettings: { mode: "strict" },
+    });
+    if (validation.type !== "success") {
+      problems.push(...validation.errors.map((error) => `schema: ${error.message}`));
+    } else {
+      const seen = new Set<string>();
+      for (const { policyId, error } of validation.validationErrors) {
+        const entry = byId.get(policyId);
+        const start = error.sourceLocations?.[0]?.start;
+        const where =
+          entry === undefined
+            ? policyId
+            : `${entry.file}:${lineOf(entry.fileText, entry.offset + (start ?? 0))}`;
+        const message = error.message
+          .replace(/ for Action::"[^"]+"$/, "")
+          .replace(/^for policy `[^`]+`, /, "");
+        if (!seen.has(`${where} ${message}`))
+          problems.push(`${where}: ${message}${error.help ? ` (${error.help})` : ""}`);
+        seen.add(`${where} ${message}`);
+      }
+    }
   }
   if (problems.length > 0) {
     throw new AgentGateError(
@@ -105,7 +130,7 @@ export function loadPolicies(
       `The policy set is not valid:\n  ${problems.join("\n  ")}`,
     );
   }
-  return entries;
+  return entries.map(({ offset: _offset, fileText: _fileText, ...entry }) => entry);
 }
 
 type JsonConstraint = {
