@@ -131,7 +131,7 @@ function compileCorpusSet(text) {
     parts.policies.map((policy, index) => {
       const json = cedar.policyToJson(policy);
       if (json.type !== "success") throw new NotCompiled("a policy policyToJson refuses");
-      return { id: `policy${index}`, json: json.json };
+      return { id: `policy${index}`, json: json.json, text: policy };
     }),
   );
 }

@@ -457,7 +457,9 @@ function load(
     compiled = { reason: 'the client was built with evaluator: "cedar-wasm"' };
   else {
     try {
-      compiled = compilePolicySet(entries.map((entry) => ({ id: entry.id, json: entry.json })));
+      compiled = compilePolicySet(
+        entries.map((entry) => ({ id: entry.id, json: entry.json, text: entry.text })),
+      );
     } catch (error) {
       if (!(error instanceof NotCompiled)) throw error;
       // Never dropped, never guessed: the whole set is decided by cedar-wasm, and says why.

@@ -336,11 +336,80 @@ function binary(body: unknown): { left: Compiled; right: Compiled } {
   return { left: compileExpression(spec.left), right: compileExpression(spec.right) };
 }
 
+/**
+ * Exact values of the integer literals beyond 2^53 of the policy being compiled, by the float
+ * that Cedar's JSON form rounds them to (see {@link exactLongLiterals}); set only while
+ * {@link withExactLongs} runs, which is synchronous.
+ */
+let exactLongs: ReadonlyMap<number, bigint | null> | undefined;
+
+/** Runs `compile` with the exact big literals of one policy's text in reach. */
+export function withExactLongs<T>(text: string | undefined, compile: () => T): T {
+  exactLongs = text === undefined ? undefined : exactLongLiterals(text);
+  try {
+    return compile();
+  } finally {
+    exactLongs = undefined;
+  }
+}
+
+/**
+ * The integer literals of a policy's text that a JS number cannot hold, by the float Cedar's JSON
+ * form gives for them (and for their negation); `null` where two different literals round to the
+ * same float, so that the compiler declines rather than guess.
+ */
+export function exactLongLiterals(text: string): Map<number, bigint | null> {
+  const out = new Map<number, bigint | null>();
+  const note = (value: bigint) => {
+    const float = Number(value);
+    const known = out.get(float);
+    out.set(float, known === undefined || known === value ? value : null);
+  };
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index] as string;
+    if (char === '"') {
+      for (index++; index < text.length && text[index] !== '"'; index++)
+        if (text[index] === "\\") index++;
+    } else if (char === "/" && text[index + 1] === "/") {
+      while (index < text.length && text[index] !== "\n") index++;
+    } else if (/[A-Za-z_]/.test(char)) {
+      while (index + 1 < text.length && /[A-Za-z0-9_]/.test(text[index + 1] as string)) index++;
+    } else if (/[0-9]/.test(char)) {
+      let end = index;
+      while (end + 1 < text.length && /[0-9]/.test(text[end + 1] as string)) end++;
+      const value = BigInt(text.slice(index, end + 1));
+      if (!Number.isSafeInteger(Number(value))) {
+        note(value);
+        note(-value);
+      }
+      index = end;
+    }
+  }
+  return out;
+}
+
+function exactNumbers(json: unknown): unknown {
+  if (typeof json === "number" && Number.isInteger(json) && !Number.isSafeInteger(json)) {
+    const exact = exactLongs?.get(json);
+    if (exact === undefined || exact === null)
+      throw new NotCompiled("a literal outside the exact range");
+    return exact;
+  }
+  if (Array.isArray(json)) return json.map(exactNumbers);
+  if (typeof json === "object" && json !== null) {
+    const out: Record<string, unknown> = Object.create(null);
+    for (const [key, value] of Object.entries(json)) out[key] = exactNumbers(value);
+    return out;
+  }
+  return json;
+}
+
 function literal(json: unknown): CedarValue {
   let value: CedarValue;
   try {
-    value = fromJson(json);
-  } catch {
+    value = fromJson(exactNumbers(json));
+  } catch (error) {
+    if (error instanceof NotCompiled) throw error;
     throw new NotCompiled("a literal outside the exact range");
   }
   if (containsExtension(value)) throw new NotCompiled("an extension literal");

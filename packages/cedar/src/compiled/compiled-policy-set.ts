@@ -4,6 +4,7 @@ import {
   type Environment,
   isIn,
   NotCompiled,
+  withExactLongs,
 } from "./compile-expression.js";
 import { CedarEvaluationError, type CedarValue, type EntityUid, uidFromJson } from "./values.js";
 
@@ -11,6 +12,8 @@ import { CedarEvaluationError, type CedarValue, type EntityUid, uidFromJson } fr
 export interface PolicySource {
   readonly id: string;
   readonly json: unknown;
+  /** Its Cedar text: where the exact value of an integer literal beyond 2^53 is read from. */
+  readonly text?: string;
 }
 
 /** Cedar's answer: the decision, the determining policies, the policies that errored. */
@@ -59,13 +62,13 @@ export function compilePolicySet(policies: readonly PolicySource[]): CompiledPol
     resource: new Map(),
   };
   const unindexed: CompiledPolicy[] = [];
-  for (const { id, json } of policies) {
+  for (const { id, json, text } of policies) {
     let compiled: {
       policy: CompiledPolicy;
       filed: { variable: Variable; keys: string[] } | undefined;
     };
     try {
-      compiled = compilePolicy(id, json);
+      compiled = withExactLongs(text, () => compilePolicy(id, json));
     } catch (error) {
       if (error instanceof NotCompiled) throw new NotCompiled(error.message, id);
       throw error;
