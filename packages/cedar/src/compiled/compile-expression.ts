@@ -269,25 +269,25 @@ function comparison(
       return (env) => {
         const a = left(env);
         const b = right(env);
-        return long(a) < long(b);
+        return comparable(a) < comparable(b);
       };
     case "<=":
       return (env) => {
         const a = left(env);
         const b = right(env);
-        return long(a) <= long(b);
+        return comparable(a) <= comparable(b);
       };
     case ">":
       return (env) => {
         const a = left(env);
         const b = right(env);
-        return long(a) > long(b);
+        return comparable(a) > comparable(b);
       };
     case ">=":
       return (env) => {
         const a = left(env);
         const b = right(env);
-        return long(a) >= long(b);
+        return comparable(a) >= comparable(b);
       };
   }
 }
@@ -484,9 +484,15 @@ export function matchLike(pattern: ReadonlyArray<string | null>, text: readonly 
   return p === pattern.length;
 }
 
-function typeError(expected: string, value: CedarValue): Error {
-  if (value instanceof ExtensionValue) return new NeedsWasm("an extension value as an operand");
+function typeError(expected: string, _value: CedarValue): Error {
   return new CedarEvaluationError(`type error: expected ${expected}`);
+}
+
+/** An operand of `<`, `<=`, `>`, `>=`: a Long, or (datetime, duration) left to cedar-wasm. */
+function comparable(value: CedarValue): number | bigint {
+  if (isLong(value)) return value;
+  if (value instanceof ExtensionValue) throw new NeedsWasm("an extension value compared");
+  throw typeError("a Long", value);
 }
 
 function bool(value: CedarValue): boolean {
