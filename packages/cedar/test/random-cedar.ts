@@ -171,7 +171,8 @@ const actionScope = fc.oneof(
     .map((values) => `action in [${values.map(uidText).join(", ")}]`),
 );
 
-const policy = fc
+/** A random policy, as text. */
+export const policy = fc
   .tuple(
     fc.constantFrom("permit", "permit", "permit", "forbid"),
     entityScope("principal"),

@@ -345,7 +345,7 @@ let exactLongs: ReadonlyMap<number, bigint | null> | undefined;
 
 /** Runs `compile` with the exact big literals of one policy's text in reach. */
 export function withExactLongs<T>(text: string | undefined, compile: () => T): T {
-  exactLongs = text === undefined ? undefined : exactLongLiterals(text);
+  exactLongs = text === undefined || !/[0-9]{16}/.test(text) ? undefined : exactLongLiterals(text);
   try {
     return compile();
   } finally {
