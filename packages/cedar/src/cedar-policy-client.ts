@@ -608,9 +608,13 @@ function entitiesFor(
   loaded: Loaded,
   needs: Needs,
 ): cedar.EntityJson[] {
+  // With the schema given at evaluation (action groups), cedar-wasm checks each entity against
+  // it: every declared attribute must cross, or a required one the policies do not read would be
+  // missing and the request refused.
+  const all = loaded.schema.hasActionGroups;
   return cedarEntities(request, uids, loaded.schema, loaded.store, {
-    principal: { attributes: needs.principal, tags: needs.principalTags },
-    resource: { attributes: needs.resource, tags: needs.resourceTags },
+    principal: { attributes: all ? true : needs.principal, tags: needs.principalTags },
+    resource: { attributes: all ? true : needs.resource, tags: needs.resourceTags },
   }) as unknown as cedar.EntityJson[];
 }
 

@@ -68,10 +68,16 @@ export function requestEnvironment(
  * Every attribute of an entity against the type the schema declares for it: a value of another
  * type, or of a type this evaluator does not read as Cedar's JSON would (an entity reference, an
  * extension), goes to cedar-wasm, which decides it exactly; tags are strings, booleans, Longs or
- * sets of them, or cedar-wasm decides.
+ * sets of them, or cedar-wasm decides. Where cedar-wasm is given the schema at evaluation (action
+ * groups), it also refuses an entity missing a required attribute: cedar-wasm decides that too.
  */
 function checkAttributes(entity: CedarJsonEntity, schema: LoadedSchema): void {
   const declared = schema.entities.get(entity.uid.type)?.attributes;
+  if (schema.hasActionGroups && declared !== undefined) {
+    for (const [name, attribute] of declared)
+      if (attribute.required && !Object.hasOwn(entity.attrs, name))
+        throw new NeedsWasm(`entity ${entity.uid.type} without its required attribute ${name}`);
+  }
   for (const [name, value] of Object.entries(entity.attrs as Record<string, unknown>)) {
     const attribute = declared?.get(name);
     if (attribute === undefined) throw new NeedsWasm(`the undeclared attribute ${name}`);
