@@ -1,11 +1,12 @@
-// `pnpm bench` for @agentgate/cedar: one decision with 20 and with 1,000 policies, sliced and
-// unsliced, beside a hand-written JS predicate of the same rule (the floor), and an AuthZEN round
-// trip on loopback, all in one process and one run.
+// `pnpm bench` for @agentgate/cedar: one decision with 20 and with 10,000 policies, through the
+// compiled evaluator and through cedar-wasm (sliced), beside a hand-written JS predicate of the
+// same rule (the floor), and an AuthZEN round trip on loopback, all in one process and one run;
+// and the time to load 10,000 policies.
 import { createServer } from "node:http";
 import { AuthZenPolicyClient, allow, deny, FunctionPolicyClient } from "@agentgate/core";
 import { accessTime } from "@agentgate/core/internal";
 import * as wasm from "@cedar-policy/cedar-wasm/nodejs";
-import { compare, machine, table } from "../../core/bench/harness.mjs";
+import { compare, machine, record, table } from "../../core/bench/harness.mjs";
 import { CedarPolicyClient } from "../dist/index.js";
 import { SUPPORT, store } from "./stores.mjs";
 
@@ -62,11 +63,17 @@ const engineFloor = () =>
     preparsedPolicySetId: "bench-floor",
   });
 
+const loadStart = performance.now();
+const compiled10k = new CedarPolicyClient({ policies: store(10_000) });
+const loadMs = performance.now() - loadStart;
 const clients = {
-  "20 sliced": new CedarPolicyClient({ policies: store(20) }),
-  "20 whole set": new CedarPolicyClient({ policies: store(20), slicing: false }),
-  "1,000 sliced": new CedarPolicyClient({ policies: store(1000) }),
-  "1,000 whole set": new CedarPolicyClient({ policies: store(1000), slicing: false }),
+  "compiled, 20": new CedarPolicyClient({ policies: store(20) }),
+  "compiled, 10,000": compiled10k,
+  "cedar-wasm, 20 sliced": new CedarPolicyClient({ policies: store(20), evaluator: "cedar-wasm" }),
+  "cedar-wasm, 1,000 sliced": new CedarPolicyClient({
+    policies: store(1000),
+    evaluator: "cedar-wasm",
+  }),
 };
 for (const client of Object.values(clients)) {
   if (!(await client.evaluate(request)).allowed)
@@ -92,7 +99,7 @@ const results = await compare(
     ...Object.entries(clients).map(([name, client]) => ({
       name: `Cedar, ${name}`,
       run: () => client.evaluate(request),
-      batch: name.startsWith("1,000 whole") ? 1 : 5,
+      batch: name.startsWith("compiled") ? 50 : 5,
     })),
     {
       name: "AuthZEN round trip on loopback (JS predicate PDP)",
@@ -104,8 +111,20 @@ const results = await compare(
 server.close();
 
 console.log(`\n## Policy\n\n${await machine()}, @cedar-policy/cedar-wasm 4.13.0\n`);
-console.log(table(results, "Cedar, 20 sliced"));
+console.log(table(results, "Cedar, cedar-wasm, 20 sliced"));
 const p50 = (name) => results.find((result) => result.name === name).p50;
+const p99 = (name) => results.find((result) => result.name === name).p99;
+const ratio = (a, b) =>
+  `${(p50(a) / p50(b)).toFixed(2)}× p50, ${(p99(a) / p99(b)).toFixed(2)}× p99`;
 console.log(
-  `\n1,000 policies sliced vs 20 sliced: ${(p50("Cedar, 1,000 sliced") / p50("Cedar, 20 sliced")).toFixed(2)}× (goal ≤ 2×); whole set: ${(p50("Cedar, 1,000 whole set") / p50("Cedar, 20 whole set")).toFixed(1)}×`,
+  [
+    "",
+    `compiled decision vs cedar-wasm decision, same request, 20 policies: ${ratio("Cedar, compiled, 20", "Cedar, cedar-wasm, 20 sliced")} (goal ≤ 0.1×)`,
+    `compiled, 10,000 policies vs 20: ${ratio("Cedar, compiled, 10,000", "Cedar, compiled, 20")} (goal ≤ 1.2×)`,
+    `cedar-wasm, 1,000 sliced vs 20 sliced: ${ratio("Cedar, cedar-wasm, 1,000 sliced", "Cedar, cedar-wasm, 20 sliced")}`,
+    `loading 10,000 policies (parse, validate, compile): ${(loadMs / 1000).toFixed(2)} s (goal ≤ 5 s)`,
+  ].join("\n"),
 );
+await record("cedar-policy", results, "Cedar, cedar-wasm, 20 sliced", {
+  load_10000_policies_s: loadMs / 1000,
+});

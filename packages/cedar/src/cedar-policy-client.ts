@@ -11,6 +11,10 @@ import {
 } from "@agentgate/core";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import { type LoadedSchema, loadSchema, prune, type Shape } from "./cedar-schema.js";
+import { NotCompiled } from "./compiled/compile-expression.js";
+import { type CompiledPolicySet, compilePolicySet } from "./compiled/compiled-policy-set.js";
+import { requestEnvironment } from "./compiled/request-environment.js";
+import { NeedsWasm } from "./compiled/values.js";
 import { EntityStore } from "./entity-store.js";
 import { EntityTypes } from "./entity-types.js";
 import { emptyNeeds, mergeNeeds, type Needs, pickPaths } from "./policy-needs.js";
@@ -45,7 +49,19 @@ export interface CedarPolicyClientOptions {
    * searches list them. Validated against the schema at load.
    */
   readonly entities?: readonly unknown[];
+  /** See {@link CedarEvaluator}. Default `"compiled"`. */
+  readonly evaluator?: CedarEvaluator;
+  /** Called with a line saying which evaluator decides each set and why (a debug log). */
+  readonly debug?: (message: string) => void;
 }
+
+/**
+ * Which evaluator decides. `"compiled"` (the default): the validated policies compiled to
+ * JavaScript, with Cedar's exact semantics; a set using a construct the compiler does not handle
+ * (the `decimal`, `ipaddr`, `datetime` extensions) and a request holding such a value are
+ * decided by cedar-wasm instead, visibly. `"cedar-wasm"`: always cedar-wasm, the reference.
+ */
+export type CedarEvaluator = "compiled" | "cedar-wasm";
 
 /** Options of {@link CedarPolicyClient.fromDirectory}. */
 export interface CedarDirectoryOptions {
@@ -55,6 +71,10 @@ export interface CedarDirectoryOptions {
   readonly watch?: boolean;
   /** See {@link CedarPolicyClientOptions.slicing}. Default `true`. */
   readonly slicing?: boolean;
+  /** See {@link CedarEvaluator}. Default `"compiled"`. */
+  readonly evaluator?: CedarEvaluator;
+  /** See {@link CedarPolicyClientOptions.debug}. */
+  readonly debug?: (message: string) => void;
 }
 
 /** Why a request was decided as it was (see {@link CedarPolicyClient.explain}). */
@@ -66,6 +86,9 @@ export interface Explanation {
   readonly considered: number;
   readonly errors: readonly string[];
   readonly reason: string;
+  /** Which evaluator decided: the compiled one, or cedar-wasm (and then why, in `engineReason`). */
+  readonly engine: CedarEvaluator;
+  readonly engineReason?: string;
 }
 
 interface Loaded {
@@ -79,16 +102,19 @@ interface Loaded {
   readonly slices: Map<string, { readonly id: string; readonly needs: Needs }>;
   /** Names are `<prefix><slot>`; slots are reused only after `slices` forgot them. */
   readonly prefix: string;
+  /** The compiled set, or why the set is decided by cedar-wasm. */
+  readonly compiled: CompiledPolicySet | { readonly reason: string };
 }
 
 /** A decided request: a denial found before or during evaluation, or Cedar's answer. */
-type Authorization =
+type Authorization = (
   | { readonly denial: Decision; readonly considered: number }
   | {
       readonly response: { decision: "allow" | "deny"; diagnostics: { reason: string[] } };
       readonly loaded: Loaded;
       readonly considered: number;
-    };
+    }
+) & { readonly engine: CedarEvaluator; readonly engineReason?: string };
 
 const MAX_SLICES = 256;
 let clientCounter = 0;
@@ -121,13 +147,17 @@ let clientCounter = 0;
 export class CedarPolicyClient implements PolicyClient {
   #loaded: Loaded;
   readonly #slicing: boolean;
+  readonly #evaluator: CedarEvaluator;
+  readonly #debug: ((message: string) => void) | undefined;
   readonly #prefix = `agentgate-${++clientCounter}-`;
   #watcher: FSWatcher | undefined;
   #lastReloadError: AgentGateError | undefined;
 
   constructor(options: CedarPolicyClientOptions) {
     this.#slicing = options.slicing ?? true;
-    this.#loaded = load(
+    this.#evaluator = options.evaluator ?? "compiled";
+    this.#debug = options.debug;
+    this.#loaded = this.#load(
       {
         policies: options.policies,
         schema: options.schema ?? readFileSync(DEFAULT_SCHEMA_PATH, "utf8"),
@@ -135,7 +165,6 @@ export class CedarPolicyClient implements PolicyClient {
         ...(options.entities === undefined ? {} : { entities: options.entities }),
       },
       1,
-      this.#prefix,
     );
   }
 
@@ -149,6 +178,8 @@ export class CedarPolicyClient implements PolicyClient {
     const client = new CedarPolicyClient({
       ...first,
       ...(options.slicing === undefined ? {} : { slicing: options.slicing }),
+      ...(options.evaluator === undefined ? {} : { evaluator: options.evaluator }),
+      ...(options.debug === undefined ? {} : { debug: options.debug }),
     });
     if (options.watch === true) {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -171,6 +202,14 @@ export class CedarPolicyClient implements PolicyClient {
     return this.#lastReloadError;
   }
 
+  /** Which evaluator decides the loaded set, and why when it is cedar-wasm. */
+  get engine(): { readonly evaluator: CedarEvaluator; readonly reason?: string } {
+    const compiled = this.#loaded.compiled;
+    return "reason" in compiled
+      ? { evaluator: "cedar-wasm", reason: compiled.reason }
+      : { evaluator: "compiled" };
+  }
+
   /** The loaded policies, with their files and lines. */
   get policies(): readonly PolicyEntry[] {
     return this.#loaded.policies;
@@ -183,10 +222,9 @@ export class CedarPolicyClient implements PolicyClient {
   reload(source: () => PolicySource): void {
     try {
       const next = source();
-      this.#loaded = load(
+      this.#loaded = this.#load(
         { ...next, schema: next.schema ?? this.#loaded.schema.text },
         this.#loaded.version + 1,
-        this.#prefix,
       );
       this.#lastReloadError = undefined;
     } catch (error) {
@@ -275,6 +313,7 @@ export class CedarPolicyClient implements PolicyClient {
         considered: outcome.considered,
         errors: [outcome.denial.reason],
         reason: outcome.denial.reason,
+        ...engineOf(outcome),
       };
     }
     const entries = outcome.response.diagnostics.reason
@@ -295,6 +334,7 @@ export class CedarPolicyClient implements PolicyClient {
       considered: outcome.considered,
       errors: [],
       reason,
+      ...engineOf(outcome),
     };
   }
 
@@ -302,17 +342,109 @@ export class CedarPolicyClient implements PolicyClient {
     this.#watcher?.close();
   }
 
+  #load(source: PolicySource & { schema: string }, version: number): Loaded {
+    const loaded = load(source, version, this.#prefix, this.#evaluator);
+    const { compiled } = loaded;
+    this.#debug?.(
+      "reason" in compiled
+        ? `cedar: policy set v${version} (${loaded.policies.length} policies) is decided by cedar-wasm: ${compiled.reason}`
+        : `cedar: policy set v${version} (${loaded.policies.length} policies) is decided by the compiled evaluator`,
+    );
+    return loaded;
+  }
+
   #authorize(request: AuthZenEvaluation): Authorization {
     const loaded = this.#loaded;
+    const compiled = loaded.compiled;
+    const engine =
+      "reason" in compiled
+        ? ({ engine: "cedar-wasm", engineReason: compiled.reason } as const)
+        : ({ engine: "compiled" } as const);
     const uids = cedarUids(request, loaded.types);
-    if (typeof uids === "string") return { denial: deny(uids), considered: 0 };
+    if (typeof uids === "string") return { denial: deny(uids), considered: 0, ...engine };
     const shape = loaded.schema.contexts.get(uids.action.id);
     if (shape === undefined) {
       return {
         denial: deny(`action "${uids.action.id}" is not declared in the Cedar schema`),
         considered: 0,
+        ...engine,
       };
     }
+    if ("reason" in compiled) return this.#wasm(loaded, request, uids, shape, compiled.reason);
+    try {
+      return this.#compiled(compiled, loaded, request, uids, shape);
+    } catch (error) {
+      if (!(error instanceof NeedsWasm)) throw error;
+      const why = `the request holds what the compiled evaluator leaves to cedar-wasm (${error.message})`;
+      this.#debug?.(`cedar: one request decided by cedar-wasm: ${why}`);
+      return this.#wasm(loaded, request, uids, shape, why);
+    }
+  }
+
+  #compiled(
+    compiled: CompiledPolicySet,
+    loaded: Loaded,
+    request: AuthZenEvaluation,
+    uids: CedarUids,
+    shape: Shape,
+  ): Authorization {
+    // Every attribute the schema declares crosses (nothing is serialised, so reading them all
+    // costs little); the entity store completes them and gives the parents.
+    const entities = cedarEntities(request, uids, loaded.schema, loaded.store, {
+      principal: { attributes: true, tags: true },
+      resource: { attributes: true, tags: true },
+    });
+    const env = requestEnvironment(
+      uids,
+      entities,
+      loaded.schema,
+      prune(request.context ?? {}, shape),
+      shape,
+    );
+    if ("invalid" in env) {
+      // A request the schema refuses (an argument of the wrong type, a missing member) is denied,
+      // as Cedar's request validation refuses it.
+      return {
+        denial: deny(`the request does not fit the Cedar schema: ${env.invalid}`),
+        considered: 0,
+        engine: "compiled",
+      };
+    }
+    const answer = compiled.authorize(env);
+    if (answer.errors.length > 0) {
+      // Cedar skips a policy whose evaluation errors; if it was a forbid, the answer could be a
+      // wrong allow. Any error denies (I61).
+      return {
+        denial: deny(
+          `policy evaluation failed: ${answer.errors.map((error) => `${error.policyId}: ${error.message}`).join("; ")}`,
+          { policies: answer.errors.map((error) => error.policyId) },
+        ),
+        considered: answer.considered,
+        engine: "compiled",
+      };
+    }
+    if (answer.considered === 0)
+      return {
+        denial: deny("no policy's scope matches this request (default deny)"),
+        considered: 0,
+        engine: "compiled",
+      };
+    return {
+      response: { decision: answer.decision, diagnostics: { reason: answer.reasons } },
+      loaded,
+      considered: answer.considered,
+      engine: "compiled",
+    };
+  }
+
+  #wasm(
+    loaded: Loaded,
+    request: AuthZenEvaluation,
+    uids: CedarUids,
+    shape: Shape,
+    why: string,
+  ): Authorization {
+    const engine = { engine: "cedar-wasm", engineReason: why } as const;
     const slice = this.#slicing
       ? sliceFor(loaded.policies, {
           principal: `${uids.principal.type}::${JSON.stringify(uids.principal.id)}`,
@@ -325,6 +457,7 @@ export class CedarPolicyClient implements PolicyClient {
       return {
         denial: deny("no policy's scope matches this request (default deny)"),
         considered: 0,
+        ...engine,
       };
     const prepared = preparedSlice(loaded, slice);
     let answer: ReturnType<typeof cedar.statefulIsAuthorized>;
@@ -353,6 +486,7 @@ export class CedarPolicyClient implements PolicyClient {
           `the request does not fit the Cedar schema: ${answer.errors.map((error) => error.message).join("; ")}`,
         ),
         considered: slice.length,
+        ...engine,
       };
     }
     if (answer.response.diagnostics.errors.length > 0) {
@@ -366,9 +500,10 @@ export class CedarPolicyClient implements PolicyClient {
           policies: answer.response.diagnostics.errors.map((error) => error.policyId),
         }),
         considered: slice.length,
+        ...engine,
       };
     }
-    return { response: answer.response, loaded, considered: slice.length };
+    return { response: answer.response, loaded, considered: slice.length, ...engine };
   }
 }
 
@@ -380,13 +515,42 @@ interface PolicySource {
   readonly entities?: readonly unknown[];
 }
 
-function load(source: PolicySource & { schema: string }, version: number, prefix: string): Loaded {
+function engineOf(outcome: Authorization): Pick<Explanation, "engine" | "engineReason"> {
+  return outcome.engineReason === undefined
+    ? { engine: outcome.engine }
+    : { engine: outcome.engine, engineReason: outcome.engineReason };
+}
+
+function load(
+  source: PolicySource & { schema: string },
+  version: number,
+  prefix: string,
+  evaluator: CedarEvaluator,
+): Loaded {
   const schema = loadSchema(source.schema, "schema");
   const entries = loadPolicies(
     Object.entries(source.policies).map(([file, text]) => ({ file, text })),
     source.schema,
   );
+  let compiled: Loaded["compiled"];
+  if (evaluator === "cedar-wasm")
+    compiled = { reason: 'the client was built with evaluator: "cedar-wasm"' };
+  else {
+    try {
+      compiled = compilePolicySet(
+        entries.map((entry) => ({ id: entry.id, json: entry.json, text: entry.text })),
+      );
+    } catch (error) {
+      if (!(error instanceof NotCompiled)) throw error;
+      // Never dropped, never guessed: the whole set is decided by cedar-wasm, and says why.
+      const entry = entries.find((candidate) => candidate.id === error.policyId);
+      const where =
+        entry === undefined ? "" : ` (${entry.file}:${entry.line ?? 1}, policy ${entry.id})`;
+      compiled = { reason: `${error.message}${where} is not compiled` };
+    }
+  }
   return {
+    compiled,
     version,
     schema,
     types: new EntityTypes(source.entityTypes),
@@ -444,9 +608,13 @@ function entitiesFor(
   loaded: Loaded,
   needs: Needs,
 ): cedar.EntityJson[] {
+  // With the schema given at evaluation (action groups), cedar-wasm checks each entity against
+  // it: every declared attribute must cross, or a required one the policies do not read would be
+  // missing and the request refused.
+  const all = loaded.schema.hasActionGroups;
   return cedarEntities(request, uids, loaded.schema, loaded.store, {
-    principal: { attributes: needs.principal, tags: needs.principalTags },
-    resource: { attributes: needs.resource, tags: needs.resourceTags },
+    principal: { attributes: all ? true : needs.principal, tags: needs.principalTags },
+    resource: { attributes: all ? true : needs.resource, tags: needs.resourceTags },
   }) as unknown as cedar.EntityJson[];
 }
 

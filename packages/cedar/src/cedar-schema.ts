@@ -23,10 +23,12 @@ export interface EntityShape {
   readonly tags: boolean;
 }
 
-/** What an action applies to, as the schema declares it. */
+/** What an action applies to, as the schema declares it, and the groups it belongs to. */
 export interface ActionScope {
   readonly principals: readonly string[];
   readonly resources: readonly string[];
+  /** The ids of the action groups it is a member of, directly. */
+  readonly memberOf: readonly string[];
 }
 
 /** A loaded, pre-parsed schema: the context shape of every action, for pruning requests. */
@@ -77,6 +79,7 @@ export function loadSchema(text: string, source: string): LoadedSchema {
       actions.set(id, {
         principals: (spec.appliesTo?.principalTypes ?? []).map(qualify),
         resources: (spec.appliesTo?.resourceTypes ?? []).map(qualify),
+        memberOf: (spec.memberOf ?? []).map((group: { id: string }) => group.id),
       });
       contexts.set(
         id,

@@ -1,6 +1,7 @@
 import { AgentGateError } from "@agentgate/core";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import { collectNeeds, emptyNeeds, type Needs } from "./policy-needs.js";
+import { fillLiterals, shapeOf } from "./policy-shapes.js";
 
 /** One policy of a loaded set, with where it came from. */
 export interface PolicyEntry {
@@ -18,6 +19,8 @@ export interface PolicyEntry {
   };
   /** What the policy's conditions read from a request. */
   readonly needs: Needs;
+  /** The policy in Cedar's JSON form (`policyToJson`), which the compiled evaluator compiles. */
+  readonly json: unknown;
 }
 
 /** A policy's scope constraint on one variable, reduced to what slicing needs. */
@@ -32,80 +35,215 @@ export type ScopeConstraint =
  * Parses and validates policy files against a schema in strict mode. Any syntax error, schema
  * violation or duplicate id rejects the whole set with `policy_invalid`, naming the file and line
  * (SECURITY.md C32, I61): Cedar skips policies that error at evaluation, so an unvalidated
- * `forbid` could stop forbidding.
+ * `forbid` could stop forbidding. Each file is parsed on its own (so a syntax error names its
+ * file), then the whole set is validated in one call: the schema is read once, not per file.
  */
 export function loadPolicies(
   files: ReadonlyArray<{ file: string; text: string }>,
   schema: string,
 ): PolicyEntry[] {
   const problems: string[] = [];
-  const entries: PolicyEntry[] = [];
+  const entries: Array<PolicyEntry & { readonly offset: number; readonly fileText: string }> = [];
   const ids = new Set<string>();
-  for (const { file, text } of files) {
-    const parsed = cedar.checkParsePolicySet({ staticPolicies: text });
-    if (parsed.type !== "success") {
-      problems.push(
-        ...parsed.errors.map(
-          (error) => `${file}:${lineOf(text, error.sourceLocations?.[0]?.start)}: ${error.message}`,
-        ),
-      );
+  const converted = new Map<string, unknown>();
+  const toJson = (text: string): { json?: PolicyJson; error?: string; errorAt?: number } => {
+    const answer = cedar.policyToJson(text);
+    if (answer.type === "success") return { json: answer.json };
+    const errorAt = answer.errors[0]?.sourceLocations?.[0]?.start;
+    return {
+      error: answer.errors.map((error) => error.message).join("; "),
+      ...(errorAt === undefined ? {} : { errorAt }),
+    };
+  };
+  for (const { file, fileText, policyText, at, index } of splitPolicies(files, problems)) {
+    const shaped = shapeOf(policyText);
+    let result: { json?: PolicyJson; error?: string; errorAt?: number } | undefined;
+    if (shaped !== undefined) {
+      let json = converted.get(shaped.shape);
+      if (json === undefined) {
+        json = toJson(shaped.shape).json ?? null;
+        converted.set(shaped.shape, json);
+      }
+      if (json !== null) result = { json: fillLiterals(json, shaped.literals) as PolicyJson };
+    }
+    result ??= toJson(policyText);
+    if (result.json === undefined) {
+      problems.push(`${file}:${lineOf(fileText, at + (result.errorAt ?? 0))}: ${result.error}`);
       continue;
     }
-    const validation = cedar.validate({
-      schema,
-      policies: { staticPolicies: text },
-      validationSettings: { mode: "strict" },
-    });
-    if (validation.type !== "success") {
-      problems.push(...validation.errors.map((error) => `${file}: ${error.message}`));
-      continue;
-    }
-    const seen = new Set<string>();
-    for (const { error } of validation.validationErrors) {
-      const where = `${file}:${lineOf(text, error.sourceLocations?.[0]?.start)}`;
-      const message = error.message
-        .replace(/ for Action::"[^"]+"$/, "")
-        .replace(/^for policy `policy\d+`, /, "");
-      if (!seen.has(`${where} ${message}`))
-        problems.push(`${where}: ${message}${error.help ? ` (${error.help})` : ""}`);
-      seen.add(`${where} ${message}`);
-    }
-    const parts = cedar.policySetTextToParts(text);
-    if (parts.type !== "success") continue;
-    let cursor = 0;
-    parts.policies.forEach((policyText, index) => {
-      const json = cedar.policyToJson(policyText);
-      if (json.type !== "success") return;
-      const at = text.indexOf(policyText, cursor);
-      if (at >= 0) cursor = at + policyText.length;
-      const annotations = (json.json.annotations ?? {}) as Record<string, string>;
-      const id = annotations.id ?? `${file}#${index}`;
-      if (ids.has(id))
-        problems.push(`${file}:${lineOf(text, at)}: policy id "${id}" is used twice`);
-      ids.add(id);
-      entries.push({
-        id,
-        text: policyText,
-        file,
-        line: at >= 0 ? lineOf(text, at) : undefined,
-        effect: json.json.effect,
-        annotations,
-        scope: {
-          principal: constraintOf(json.json.principal),
-          action: constraintOf(json.json.action),
-          resource: constraintOf(json.json.resource),
-        },
-        needs: collectNeeds(json.json.conditions, emptyNeeds()),
-      });
+    const json = result.json;
+    const annotations = (json.annotations ?? {}) as Record<string, string>;
+    const id = annotations.id ?? `${file}#${index}`;
+    if (ids.has(id))
+      problems.push(`${file}:${lineOf(fileText, at)}: policy id "${id}" is used twice`);
+    ids.add(id);
+    entries.push({
+      id,
+      text: policyText,
+      file,
+      line: lineOf(fileText, at),
+      effect: json.effect,
+      annotations,
+      scope: {
+        principal: constraintOf(json.principal),
+        action: constraintOf(json.action),
+        resource: constraintOf(json.resource),
+      },
+      needs: collectNeeds(json.conditions, emptyNeeds()),
+      json,
+      offset: at,
+      fileText,
     });
   }
+  if (problems.length === 0 && entries.length > 0) validateSet(entries, schema, problems);
   if (problems.length > 0) {
     throw new AgentGateError(
       "policy_invalid",
       `The policy set is not valid:\n  ${problems.join("\n  ")}`,
     );
   }
-  return entries;
+  return entries.map(({ offset: _offset, fileText: _fileText, ...entry }) => entry);
+}
+
+type PolicyJson = Extract<ReturnType<typeof cedar.policyToJson>, { type: "success" }>["json"];
+
+interface Located {
+  readonly file: string;
+  readonly fileText: string;
+  readonly policyText: string;
+  /** Offset of the policy in its file. */
+  readonly at: number;
+  /** Its position in its file. */
+  readonly index: number;
+}
+
+/**
+ * Every policy of every file, with where it is, split lexically: in Cedar's grammar a `;` outside
+ * strings and comments ends a policy and appears nowhere else, so each piece is exactly one
+ * policy of the file, and Cedar's own parser (`policyToJson`, run on each distinct shape) still
+ * judges every piece. What is left after the last `;` other than blanks and comments is an
+ * unfinished policy, handed to Cedar's parser for its message.
+ */
+function splitPolicies(
+  files: ReadonlyArray<{ file: string; text: string }>,
+  problems: string[],
+): Located[] {
+  const located: Located[] = [];
+  for (const { file, text } of files) {
+    let index = 0;
+    let start = 0;
+    let inFile = 0;
+    const piece = (end: number) => {
+      const at = skipBlank(text, start);
+      if (at < end) {
+        located.push({
+          file,
+          fileText: text,
+          policyText: text.slice(at, end),
+          at,
+          index: inFile++,
+        });
+      }
+    };
+    const special = /["/;]/g;
+    while (index < text.length) {
+      special.lastIndex = index;
+      const found = special.exec(text);
+      if (found === null) break;
+      index = found.index;
+      const char = text[index];
+      if (char === '"') {
+        index++;
+        while (index < text.length && text[index] !== '"') index += text[index] === "\\" ? 2 : 1;
+        index++;
+      } else if (char === "/") {
+        if (text[index + 1] === "/") {
+          const end = text.indexOf("\n", index);
+          index = end < 0 ? text.length : end;
+        } else index++;
+      } else {
+        piece(index + 1);
+        index++;
+        start = index;
+      }
+    }
+    if (skipBlank(text, start) < text.length) {
+      const parsed = cedar.checkParsePolicySet({ staticPolicies: text });
+      const errors =
+        parsed.type === "success"
+          ? [{ message: "unexpected end of input", sourceLocations: [{ start }] }]
+          : parsed.errors;
+      problems.push(
+        ...errors.map(
+          (error) => `${file}:${lineOf(text, error.sourceLocations?.[0]?.start)}: ${error.message}`,
+        ),
+      );
+    }
+  }
+  return located;
+}
+
+/** The offset of the first character at or after `from` that is neither blank nor in a comment. */
+function skipBlank(text: string, from: number): number {
+  let index = from;
+  while (index < text.length) {
+    if (/\s/.test(text[index] as string)) index++;
+    else if (text[index] === "/" && text[index + 1] === "/") {
+      const end = text.indexOf("\n", index);
+      index = end < 0 ? text.length : end;
+    } else break;
+  }
+  return index;
+}
+
+/**
+ * Validates the set in strict mode in one call, each distinct shape once (a schema with
+ * enumerated entity types, whose ids the validator reads, validates every policy as written).
+ * When anything fails, the policies are validated as written, so every message names its own
+ * file and line.
+ */
+function validateSet(
+  entries: ReadonlyArray<PolicyEntry & { readonly offset: number; readonly fileText: string }>,
+  schema: string,
+  problems: string[],
+): void {
+  const byShape = !/\benum\b/.test(schema);
+  const distinct = new Map<string, string>();
+  for (const entry of entries) {
+    const text = (byShape ? shapeOf(entry.text)?.shape : undefined) ?? entry.text;
+    if (!distinct.has(text)) distinct.set(text, `s${distinct.size}`);
+  }
+  const validate = (policies: Record<string, string>) =>
+    cedar.validate({
+      schema,
+      policies: { staticPolicies: policies },
+      validationSettings: { mode: "strict" },
+    });
+  const quick = validate(Object.fromEntries([...distinct].map(([text, key]) => [key, text])));
+  if (quick.type === "success" && quick.validationErrors.length === 0) return;
+  const byId = new Map(entries.map((entry, index) => [`p${index}`, entry]));
+  const validation = validate(
+    Object.fromEntries([...byId].map(([key, entry]) => [key, entry.text])),
+  );
+  if (validation.type !== "success") {
+    problems.push(...validation.errors.map((error) => `schema: ${error.message}`));
+    return;
+  }
+  const seen = new Set<string>();
+  for (const { policyId, error } of validation.validationErrors) {
+    const entry = byId.get(policyId);
+    const start = error.sourceLocations?.[0]?.start;
+    const where =
+      entry === undefined
+        ? policyId
+        : `${entry.file}:${lineOf(entry.fileText, entry.offset + (start ?? 0))}`;
+    const message = error.message
+      .replace(/ for Action::"[^"]+"$/, "")
+      .replace(/^for policy `[^`]+`, /, "");
+    if (!seen.has(`${where} ${message}`))
+      problems.push(`${where}: ${message}${error.help ? ` (${error.help})` : ""}`);
+    seen.add(`${where} ${message}`);
+  }
 }
 
 type JsonConstraint = {

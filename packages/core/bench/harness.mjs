@@ -102,3 +102,40 @@ export async function auditFloor(path) {
     writeSync(fd, `${body.slice(0, -1)},"hash":"${prev}"}\n`);
   };
 }
+
+/**
+ * Writes a bench's rows to `bench/results.json` at the repository root (name, p50_us, p99_us
+ * and the ratio of each p50 to `baseline`'s), replacing that bench's earlier rows and keeping
+ * the others', so runs can be compared by a script.
+ * @param {string} bench
+ * @param {Result[]} results
+ * @param {string} baseline
+ * @param {Record<string, number>} [figures] extra named figures (throughputs, load times)
+ */
+export async function record(bench, results, baseline, figures = {}) {
+  const { mkdirSync, readFileSync, writeFileSync } = await import("node:fs");
+  const file = new URL("../../../bench/results.json", import.meta.url);
+  mkdirSync(new URL(".", file), { recursive: true });
+  let all = { benches: {} };
+  try {
+    all = JSON.parse(readFileSync(file, "utf8"));
+  } catch {}
+  const base = results.find((result) => result.name === baseline);
+  all.benches[bench] = {
+    at: new Date().toISOString(),
+    machine: await machine(),
+    baseline,
+    rows: results.map((result) => ({
+      name: result.name,
+      p50_us: round(result.p50),
+      p99_us: round(result.p99),
+      ratio: base ? round(result.p50 / base.p50) : null,
+    })),
+    figures,
+  };
+  writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`);
+}
+
+function round(value) {
+  return Math.round(value * 1000) / 1000;
+}

@@ -450,6 +450,41 @@ describe("TokenVerifier: A. token validation", () => {
     );
   });
 
+  it("the verified-token cache evicts the least recently used token, not the oldest one", async () => {
+    const { authority, clock } = await makeIdentity();
+    let lookups = 0;
+    const keys = {
+      getVerificationKey: (kid: string) => {
+        lookups++;
+        return authority.getVerificationKey(kid);
+      },
+    };
+    const verifier = new TokenVerifier({
+      issuer: authority.issuer,
+      trustDomain: "acme.example",
+      keys,
+      clock,
+      cacheSize: 2,
+    });
+    const [a, b, c] = await Promise.all(
+      [1, 2, 3].map(
+        async () => (await authority.issueToken(SUPPORT, { audience: AUDIENCE })).token,
+      ),
+    );
+    // A hit looks the key up once (liveness); a cold verification twice (signature, liveness).
+    const cost = async (token: string) => {
+      const before = lookups;
+      await verifier.verify(token, { audience: AUDIENCE });
+      return lookups - before;
+    };
+    expect(await cost(a as string)).toBe(2);
+    expect(await cost(b as string)).toBe(2);
+    expect(await cost(a as string)).toBe(1); // a is now the most recently used
+    expect(await cost(c as string)).toBe(2); // evicts b, the least recently used
+    expect(await cost(a as string)).toBe(1);
+    expect(await cost(b as string)).toBe(2);
+  });
+
   it("generated key ids differ (CSPRNG) and each is the key's thumbprint", async () => {
     const a = await SigningKey.generate("EdDSA", 0);
     const b = await SigningKey.generate("EdDSA", 0);

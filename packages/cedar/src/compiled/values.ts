@@ -1,0 +1,211 @@
+/**
+ * Cedar values as plain JavaScript, for the compiled evaluator: `boolean`; Long as a safe-integer
+ * `number` or, beyond 2^53, a `bigint` (one canonical form per value, so `===` is Long equality);
+ * `string`; {@link EntityUid}; a set as an array (duplicates allowed, every operation is a set
+ * operation); a record as a plain object (own properties only); {@link ExtensionValue} for what
+ * this evaluator does not compute (decimal, ipaddr, datetime, duration).
+ */
+export type CedarValue =
+  | boolean
+  | number
+  | bigint
+  | string
+  | EntityUid
+  | ExtensionValue
+  | readonly CedarValue[]
+  | CedarRecord;
+
+/** A Cedar record: own properties only. */
+export interface CedarRecord {
+  readonly [name: string]: CedarValue;
+}
+
+/** An entity's type and id; `key` is `Type::"id"`, its identity. */
+export class EntityUid {
+  readonly key: string;
+  constructor(
+    readonly type: string,
+    readonly id: string,
+  ) {
+    this.key = `${type}::${JSON.stringify(id)}`;
+  }
+}
+
+/** An extension value (`{"__extn": …}`): carried, never computed on; meeting one sends the request to cedar-wasm. */
+export class ExtensionValue {
+  constructor(
+    readonly fn: string,
+    readonly arg: unknown,
+  ) {}
+}
+
+/** An entity of the store: attributes, every ancestor (transitively) by key, tags. */
+export interface CedarEntity {
+  readonly uid: EntityUid;
+  readonly attrs: CedarRecord;
+  readonly ancestors: ReadonlySet<string>;
+  readonly tags: CedarRecord | undefined;
+}
+
+/** Entities by key. */
+export type EntityStore = ReadonlyMap<string, CedarEntity>;
+
+/** Evaluation failed the way Cedar's does (type error, missing attribute, overflow): the policy errors. */
+export class CedarEvaluationError extends Error {}
+
+/** The evaluator met something it does not compute: the caller must ask cedar-wasm instead. */
+export class NeedsWasm extends Error {}
+
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+/** Canonical Long from a bigint, or an overflow error. */
+export function longOf(value: bigint): number | bigint {
+  if (value < I64_MIN || value > I64_MAX) throw new CedarEvaluationError("integer overflow");
+  const small = Number(value);
+  return Number.isSafeInteger(small) ? small : value;
+}
+
+/** Whether a value is a Long. */
+export function isLong(value: CedarValue): value is number | bigint {
+  return typeof value === "number" || typeof value === "bigint";
+}
+
+/** Whether a value is a record. */
+export function isRecord(value: CedarValue): value is CedarRecord {
+  return (
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    !(value instanceof EntityUid) &&
+    !(value instanceof ExtensionValue)
+  );
+}
+
+/** Cedar `==`: never an error; values of different types are unequal. */
+export function valueEquals(a: CedarValue, b: CedarValue): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object") return false;
+  if (a instanceof ExtensionValue || b instanceof ExtensionValue) {
+    if (a instanceof ExtensionValue && b instanceof ExtensionValue)
+      throw new NeedsWasm("extension values compared");
+    return false;
+  }
+  if (a instanceof EntityUid) return b instanceof EntityUid && a.key === b.key;
+  if (b instanceof EntityUid) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b)) return false;
+    return subset(a, b) && subset(b, a);
+  }
+  if (Array.isArray(b)) return false;
+  const ra = a as CedarRecord;
+  const rb = b as CedarRecord;
+  const keys = Object.keys(ra);
+  if (keys.length !== Object.keys(rb).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(rb, key) || !valueEquals(ra[key] as CedarValue, rb[key] as CedarValue))
+      return false;
+  }
+  return true;
+}
+
+/** Every element of `small` is in `big`. */
+export function subset(small: readonly CedarValue[], big: readonly CedarValue[]): boolean {
+  for (const item of small) if (!includes(big, item)) return false;
+  return true;
+}
+
+/** Set membership. */
+export function includes(set: readonly CedarValue[], item: CedarValue): boolean {
+  for (const element of set) if (valueEquals(element, item)) return true;
+  return false;
+}
+
+/**
+ * A value from Cedar's JSON form (schema-less): `{"__entity": …}` and `{"__extn": …}` escapes,
+ * arrays as sets, objects as records. Numbers must be integers; throws a plain Error on anything
+ * else (the caller reports it as a request that does not parse).
+ */
+export function fromJson(json: unknown, depth = 0): CedarValue {
+  if (depth > 64) throw new Error("value nested too deeply");
+  switch (typeof json) {
+    case "boolean":
+    case "string":
+      return json;
+    case "number":
+      if (!Number.isSafeInteger(json)) throw new NeedsWasm("number outside the exact range");
+      return json;
+    case "bigint":
+      return longOf(json);
+    case "object": {
+      if (json === null) throw new Error("null is not a Cedar value");
+      if (Array.isArray(json)) return json.map((item) => fromJson(item, depth + 1));
+      const object = json as Record<string, unknown>;
+      const keys = Object.keys(object);
+      if (keys.length === 1 && keys[0] === "__entity") return uidFromJson(object.__entity);
+      if (keys.length === 1 && keys[0] === "__extn") {
+        const extn = object.__extn as { fn: string; arg: unknown };
+        return new ExtensionValue(extn.fn, extn.arg);
+      }
+      const out: Record<string, CedarValue> = Object.create(null);
+      for (const key of keys) out[key] = fromJson(object[key], depth + 1);
+      return out;
+    }
+    default:
+      throw new Error(`${typeof json} is not a Cedar value`);
+  }
+}
+
+/** An entity uid from `{"type", "id"}` or `{"__entity": {"type", "id"}}`. */
+export function uidFromJson(json: unknown): EntityUid {
+  const value =
+    (json as { __entity?: { type: unknown; id: unknown } }).__entity ??
+    (json as { type: unknown; id: unknown });
+  if (typeof value?.type !== "string" || typeof value.id !== "string")
+    throw new Error("not an entity uid");
+  return new EntityUid(value.type, value.id);
+}
+
+/** Cedar's JSON entity list, as a store with the hierarchy closed transitively. */
+export function entityStoreFromJson(
+  json: ReadonlyArray<{ uid: unknown; attrs?: unknown; parents?: unknown[]; tags?: unknown }>,
+  extra: Iterable<{ uid: EntityUid; parents: readonly EntityUid[] }> = [],
+): Map<string, CedarEntity> {
+  const parents = new Map<string, string[]>();
+  const raw = new Map<
+    string,
+    { uid: EntityUid; attrs: CedarRecord; tags: CedarRecord | undefined }
+  >();
+  for (const entity of json) {
+    const uid = uidFromJson(entity.uid);
+    raw.set(uid.key, {
+      uid,
+      attrs: (entity.attrs === undefined ? {} : fromJson(entity.attrs)) as CedarRecord,
+      tags: entity.tags === undefined ? undefined : (fromJson(entity.tags) as CedarRecord),
+    });
+    parents.set(
+      uid.key,
+      (entity.parents ?? []).map((parent) => uidFromJson(parent).key),
+    );
+  }
+  for (const { uid, parents: ps } of extra) {
+    if (!raw.has(uid.key)) raw.set(uid.key, { uid, attrs: {}, tags: undefined });
+    parents.set(uid.key, [...(parents.get(uid.key) ?? []), ...ps.map((parent) => parent.key)]);
+  }
+  const store = new Map<string, CedarEntity>();
+  for (const [key, entity] of raw) {
+    store.set(key, { ...entity, ancestors: closure(key, parents) });
+  }
+  return store;
+}
+
+function closure(key: string, parents: ReadonlyMap<string, readonly string[]>): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...(parents.get(key) ?? [])];
+  while (stack.length > 0) {
+    const next = stack.pop() as string;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    stack.push(...(parents.get(next) ?? []));
+  }
+  return seen;
+}
