@@ -14,6 +14,7 @@ RUNS="${RUNS:-3}"
 PNPM="npx -y pnpm@12.21.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOG_DIR="${LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/agentgate-load-check-XXXXXX")}"
+mkdir -p "$LOG_DIR" || exit 2
 cd "$ROOT" || exit 2
 
 burners=()
