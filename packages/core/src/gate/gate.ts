@@ -58,6 +58,13 @@ export interface GateOptions {
   readonly redactor?: Redactor;
   /** How long a decision may take before the call is denied (`policy_unavailable`). Default 2,000 ms. */
   readonly decisionTimeoutMs?: number;
+  /**
+   * How long an audit write may take (SECURITY-CASES K84). A `decision` or `approval` event not
+   * acknowledged by then denies the call (`audit_unavailable`) and the tool does not run; a late
+   * `outcome` event is reported through `onAuditError`. A sink that never answers thus never
+   * hangs a call. Default 2,000 ms.
+   */
+  readonly auditTimeoutMs?: number;
   /** How long an approval may take before the call is denied (`approval_denied`). Default 120,000 ms. */
   readonly approvalTimeoutMs?: number;
   /** Action kinds a `supervised` agent needs approval for. Default `["write", "delete"]`. */
@@ -125,6 +132,7 @@ export class Gate {
   readonly #redact: Redactor;
   readonly #createId: () => string;
   readonly #bounds: CopyBounds;
+  readonly #auditTimeoutMs: number;
 
   constructor(options: GateOptions) {
     this.#options = options;
@@ -142,6 +150,10 @@ export class Gate {
       if (options[port] === undefined) {
         throw new AgentGateError("invalid_configuration", `The gate needs a ${port}.`);
       }
+    }
+    this.#auditTimeoutMs = options.auditTimeoutMs ?? 2000;
+    if (!(this.#auditTimeoutMs > 0)) {
+      throw new AgentGateError("invalid_configuration", "auditTimeoutMs must be positive.");
     }
     this.#redact = options.redactor ?? createRedactor();
     this.#createId = options.createId ?? randomId;
@@ -585,13 +597,27 @@ export class Gate {
     });
   }
 
-  /** The sink's own promise, with a synchronous throw turned into a rejection. */
+  /**
+   * The sink's own promise, with a synchronous throw turned into a rejection, bounded by the
+   * audit deadline (K84): an unanswered write counts as a failed one.
+   */
   #sinkWrite(event: AuditEvent): Promise<void> {
+    let pending: Promise<void>;
     try {
-      return Promise.resolve(this.#options.audit.write(event));
+      pending = Promise.resolve(this.#options.audit.write(event));
     } catch (error) {
       return Promise.reject(error);
     }
+    const ms = this.#auditTimeoutMs;
+    return withDeadline(
+      pending,
+      ms,
+      () =>
+        new AgentGateError(
+          "audit_unavailable",
+          `The audit sink did not acknowledge the ${event.type} event within ${ms} ms.`,
+        ),
+    );
   }
 
   #reportAuditError(error: AgentGateError, event: AuditEvent): void {
