@@ -56,7 +56,8 @@ describe("the agentgate CLI", () => {
     ]) {
       expect(run(...command).status).toBe(0);
     }
-  });
+    // Fifteen spawned processes: generous on a loaded machine.
+  }, 120_000);
 
   it("H57/I69: no command but `token issue` prints a token, and none prints key material", async () => {
     const dir = await initialised();
@@ -200,7 +201,8 @@ describe("the agentgate CLI", () => {
       .catch(() => undefined);
     await gate.close();
 
-    expect((await cli(dir, "audit", "verify")).out).toMatch(/^ok: 3 records verify/);
+    // init and the two agent adds (K83), then the gate's decision, outcome and denial.
+    expect((await cli(dir, "audit", "verify")).out).toMatch(/^ok: 6 records verify/);
     const denied = JSON.parse((await cli(dir, "audit", "query", "--denied", "--json")).out);
     expect(denied).toHaveLength(1);
     expect((await cli(dir, "audit", "export", "--format", "csv")).out.split("\n")[0]).toBe(

@@ -4,19 +4,24 @@ import {
   type AccessRequest,
   AgentGateError,
   type AgentRecord,
-  type Authority,
   defineAgent,
   isAgentGateError,
   type Supervision,
 } from "@agentgate/core";
 import { accessTime } from "@agentgate/core/internal";
-import { readAuditLog, verifyAuditLog } from "@agentgate/core/node";
+import {
+  type AuditVerification,
+  auditChains,
+  readAuditLog,
+  verifyAuditLog,
+} from "@agentgate/core/node";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { csv, type Output, processOutput, table } from "./output.js";
 import { accessReport } from "./report.js";
 import { startServer } from "./server.js";
-import { initWorkspace, openAuditedWorkspace, openWorkspace, type Workspace } from "./workspace.js";
+import { openWorkspace, type Workspace } from "./workspace.js";
+import { type Change, changeWorkspace, initAudited } from "./workspace-change.js";
 
 /**
  * Bad input on the command line or in a file the user named (exit code 2). Its message says what
@@ -79,21 +84,12 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     });
   const dir = () => program.opts<{ dir: string }>().dir;
   const workspace = () => openWorkspace(dir());
-  // A key rotation or revocation, recorded in the directory's audit log when no gate holds it.
-  const lifecycle = async (change: (authority: Authority) => Promise<string>) => {
-    const opened = await openAuditedWorkspace(dir());
-    try {
-      output.out(await change(opened.workspace.authority));
-    } finally {
-      await opened.close();
-    }
-    if (opened.unaudited !== undefined) {
-      output.err(
-        `agentgate: done, but not written to the audit log (${opened.unaudited}). The change is in the directory's revocation list and key store; the gate holding the log records nothing of it.`,
-      );
-      fail(EXIT.failed);
-    }
-  };
+  // Every state change goes through here: its event first (see audited-change.ts, K83).
+  const audited = <T>(
+    change: (space: Workspace) => Change | Promise<Change>,
+    apply: (space: Workspace) => Promise<T>,
+    result?: (value: T) => Readonly<Record<string, unknown>>,
+  ) => changeWorkspace(dir(), change, apply, result);
   const print = (json: boolean, value: unknown, text: () => string) =>
     output.out(json ? JSON.stringify(value, null, 2) : text());
 
@@ -114,11 +110,12 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         timeZone: string;
         json?: boolean;
       }) => {
-        const created = await initWorkspace(dir(), {
+        const config = {
           trustDomain: options.trustDomain,
           audience: options.audience,
           timeZone: options.timeZone,
-        });
+        };
+        const created = await initAudited(dir(), config);
         print(
           options.json === true,
           {
@@ -162,9 +159,6 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           json?: boolean;
         },
       ) => {
-        const { registry } = await workspace();
-        if ((await registry.get(id)) !== undefined)
-          throw new AgentGateError("agent_exists", `Agent ${id} is already registered.`);
         const record = defineAgent({
           id,
           owner: options.owner,
@@ -175,7 +169,14 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           ...(options.purpose ? { purpose: options.purpose } : {}),
           ...(options.expires ? { expiresAt: options.expires } : {}),
         });
-        await registry.put(record);
+        await audited(
+          async ({ registry }) => {
+            if ((await registry.get(id)) !== undefined)
+              throw new AgentGateError("agent_exists", `Agent ${id} is already registered.`);
+            return { type: "agent_change", agent: id, details: { change: "added", record } };
+          },
+          ({ registry }) => registry.put(record),
+        );
         print(
           options.json === true,
           record,
@@ -227,10 +228,20 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           : "make a suspended agent autonomous again",
       )
       .action(async (id: string) => {
-        const { registry } = await workspace();
-        const record = await registry.get(id);
-        if (record === undefined) throw new AgentGateError("agent_unknown", `No agent ${id}.`);
-        await registry.put({ ...record, supervision });
+        let record: AgentRecord | undefined;
+        await audited(
+          async ({ registry }) => {
+            record = await registry.get(id);
+            if (record === undefined) throw new AgentGateError("agent_unknown", `No agent ${id}.`);
+            const change = name === "suspend" ? "suspended" : "resumed";
+            return {
+              type: "agent_change",
+              agent: id,
+              details: { change, from: record.supervision, to: supervision },
+            };
+          },
+          ({ registry }) => registry.put({ ...(record as AgentRecord), supervision }),
+        );
         output.out(`${id} is ${supervision}.`);
       });
   }
@@ -241,10 +252,19 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     )
     .option("--reason <reason>")
     .action(async (id: string, options: { reason?: string }) => {
-      await lifecycle(async (authority) => {
-        await authority.revoke("agent", id, options.reason);
-        return `${id} is revoked.`;
-      });
+      await audited(
+        () => ({
+          type: "revocation",
+          agent: id,
+          details: {
+            kind: "agent",
+            id,
+            ...(options.reason === undefined ? {} : { reason: options.reason }),
+          },
+        }),
+        ({ authority }) => authority.revoke("agent", id, options.reason),
+      );
+      output.out(`${id} is revoked.`);
     });
 
   const keys = program.command("keys").description("signing keys");
@@ -267,7 +287,26 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .command("rotate")
     .description("a new key signs at once; the old one verifies until its overlap window ends")
     .action(async () => {
-      await lifecycle(async (authority) => `New signing key ${(await authority.rotateKey()).kid}.`);
+      const info = await audited(
+        () => ({ type: "key_rotation", details: { change: "rotate" } }),
+        ({ authority }) => authority.rotateKey(),
+        (key) => ({ kid: key.kid, alg: key.alg }),
+      );
+      output.out(`New signing key ${info.kid}.`);
+    });
+  keys
+    .command("retire <kid>")
+    .description("stop a key verifying at once (a new key signs first when it was signing)")
+    .action(async (kid: string) => {
+      await audited(
+        ({ authority }) => {
+          if (!authority.keys().some((key) => key.kid === kid))
+            throw new AgentGateError("key_unavailable", `No key ${kid}.`);
+          return { type: "key_rotation", details: { change: "retire", kid } };
+        },
+        ({ authority }) => authority.retireKey(kid),
+      );
+      output.out(`Key ${kid} is retired.`);
     });
 
   const token = program.command("token").description("agent tokens");
@@ -362,13 +401,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .option("--port <port>", "port", (value) => Number.parseInt(value, 10), 8787)
     .option("--public-url <url>", "the URL clients use (default http://host:port)")
     .action(async (options: { host: string; port: number; publicUrl?: string }) => {
-      // The server records the revocations its admin endpoints make, when no gate holds the log.
-      const opened = await openAuditedWorkspace(dir());
-      if (opened.unaudited !== undefined) {
-        output.err(`agentgate: admin revocations will not be audited: ${opened.unaudited}`);
-      }
+      // The server records what its admin endpoints and token exchange do in a chain of its
+      // own in the directory's audit log (K83).
       const server = await startServer({
-        workspace: opened.workspace,
+        workspace: await openWorkspace(dir()),
         host: options.host,
         port: options.port,
         ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
@@ -384,7 +420,6 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         process.once("SIGTERM", resolve);
       });
       await server.close();
-      await opened.close();
     });
   return program;
 }
@@ -612,13 +647,19 @@ function registerAuditCommands(program: Command, context: CommandContext): void 
     )
     .option("--json", "print JSON")
     .action(async (options: { json?: boolean }) => {
-      const result = await verifyAuditLog((await workspace()).audit);
-      print(options.json === true, result, () =>
-        result.ok
-          ? `ok: ${result.records} records verify${result.checkpoint ? ` (checkpoint at ${result.checkpoint.seq}, signed)` : ""}`
-          : `BROKEN at record ${result.firstBadSeq}: ${result.reason}`,
+      const directory = (await workspace()).audit;
+      const [result, ...writers] = await verifyChains(directory);
+      const shown = writers.length === 0 ? result : { ...result, writers };
+      const line = (verified: AuditVerification) =>
+        verified.ok
+          ? `ok: ${verified.records} records verify${verified.checkpoint ? ` (checkpoint at ${verified.checkpoint.seq}, signed)` : ""}`
+          : `BROKEN at record ${verified.firstBadSeq}: ${verified.reason}`;
+      print(options.json === true, shown, () =>
+        [line(result), ...writers.map((chain) => `writer ${chain.writer}: ${line(chain)}`)].join(
+          "\n",
+        ),
       );
-      if (!result.ok) fail(EXIT.failed);
+      if (![result, ...writers].every((verified) => verified.ok)) fail(EXIT.failed);
     });
   const query = (command: Command) =>
     command
@@ -637,16 +678,19 @@ function registerAuditCommands(program: Command, context: CommandContext): void 
     to?: string;
   }) => {
     const events = [];
-    for await (const record of readAuditLog((await workspace()).audit, {
-      ...(options.agent ? { agent: options.agent } : {}),
-      ...(options.tool ? { tool: options.tool } : {}),
-      ...(options.type ? { type: options.type as "decision" } : {}),
-      ...(options.denied ? { allowed: false } : {}),
-      ...(options.from ? { from: options.from } : {}),
-      ...(options.to ? { to: options.to } : {}),
-    })) {
-      events.push(record);
-    }
+    const chains = auditChains((await workspace()).audit);
+    for (const chain of chains)
+      for await (const record of readAuditLog(chain, {
+        ...(options.agent ? { agent: options.agent } : {}),
+        ...(options.tool ? { tool: options.tool } : {}),
+        ...(options.type ? { type: options.type as "decision" } : {}),
+        ...(options.denied ? { allowed: false } : {}),
+        ...(options.from ? { from: options.from } : {}),
+        ...(options.to ? { to: options.to } : {}),
+      }))
+        events.push(record);
+    // Several writers' chains (K83): one trail, in time order.
+    if (chains.length > 1) events.sort((a, b) => a.time.localeCompare(b.time));
     return events;
   };
   const flat = (events: Awaited<ReturnType<typeof read>>) =>
@@ -737,4 +781,20 @@ function registerAuditCommands(program: Command, context: CommandContext): void 
           );
       },
     );
+}
+
+/** Every chain of the log verified: the log's own first, then each writer's (K83). */
+async function verifyChains(
+  directory: string,
+): Promise<[AuditVerification, ...Array<AuditVerification & { writer: string }>]> {
+  const [own, ...writers] = auditChains(directory);
+  return [
+    await verifyAuditLog(own ?? directory),
+    ...(await Promise.all(
+      writers.map(async (chain) => ({
+        writer: chain.slice(chain.lastIndexOf("/") + 1),
+        ...(await verifyAuditLog(chain)),
+      })),
+    )),
+  ];
 }

@@ -2,7 +2,20 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CedarPolicyClient } from "@agentgate/cedar";
-import { type AccessRequest, isAgentGateError, type RevocationKind } from "@agentgate/core";
+import {
+  type AccessRequest,
+  type AuditSink,
+  isAgentGateError,
+  type RevocationKind,
+} from "@agentgate/core";
+import { openAuditWriter } from "@agentgate/core/node";
+import { adminActor } from "./audited-change.js";
+import {
+  auditedExchange,
+  auditedRevoke,
+  auditedSuspend,
+  type ExchangeFacts,
+} from "./server-audit.js";
 import type { Workspace } from "./workspace.js";
 
 /** Options of {@link startServer}. */
@@ -17,6 +30,12 @@ export interface ServeOptions {
   readonly adminToken?: string;
   /** The URL clients reach the server at (issuer metadata); default `http://<host>:<port>`. */
   readonly publicUrl?: string;
+  /**
+   * Where admin changes and token exchanges are recorded, each before it takes effect (K83).
+   * Default: a chain of the server's own in the workspace's audit log (`openAuditWriter`),
+   * closed with the server.
+   */
+  readonly audit?: AuditSink;
 }
 
 /** A running server. */
@@ -49,6 +68,13 @@ class HttpError extends Error {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { workspace } = options;
   const policy = CedarPolicyClient.fromDirectory(workspace.policies, { watch: true });
+  // A chain of its own, so that a gate can still open the log while the server runs.
+  const audit = options.audit ?? (await openAuditWriter(workspace.audit, { ownChain: true }));
+  const audited = (request: IncomingMessage) => ({
+    workspace,
+    audit,
+    actor: adminActor(admin(request, options.adminToken)),
+  });
   let base = options.publicUrl ?? "";
   const routes: Record<
     string,
@@ -77,7 +103,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }),
     "POST /access/v1/evaluation": async (_, body) => decide(policy, accessRequest(body)),
     "POST /access/v1/evaluations": async (_, body) => evaluations(policy, body),
-    "POST /token": async (_, body) => exchange(workspace, body),
+    "POST /token": async (_, body) =>
+      auditedExchange(audit, (facts) => exchange(workspace, body, facts)),
     "GET /revocations": async (request) => {
       const since = Number(new URL(request.url ?? "/", "http://x").searchParams.get("since") ?? 0);
       const all = await workspace.revocations.list();
@@ -87,7 +114,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       };
     },
     "POST /admin/revoke": async (request, body) => {
-      admin(request, options.adminToken);
+      const context = audited(request);
       const { kind, id, reason } = object(body) as {
         kind?: unknown;
         id?: unknown;
@@ -100,18 +127,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           "kind must be agent, token or key, and id a string",
         );
       }
-      return workspace.authority.revoke(
+      return auditedRevoke(
+        context,
         kind as RevocationKind,
         id,
         typeof reason === "string" ? reason.slice(0, 256) : undefined,
       );
     },
     "POST /admin/suspend": async (request, body) => {
-      admin(request, options.adminToken);
+      const context = audited(request);
       const { agent } = object(body) as { agent?: unknown };
       const record = typeof agent === "string" ? await workspace.registry.get(agent) : undefined;
       if (record === undefined) throw new HttpError(404, "not_found", "no such agent");
-      await workspace.registry.put({ ...record, supervision: "suspended" });
+      await auditedSuspend(context, record);
       return { agent: record.id, supervision: "suspended" };
     },
   };
@@ -141,6 +169,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close: async () => {
       await policy.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (options.audit === undefined) await audit.close();
     },
   };
 }
@@ -205,7 +234,11 @@ async function evaluations(policy: CedarPolicyClient, body: unknown): Promise<un
 }
 
 /** RFC 8693 token exchange: the delegate proves itself with `actor_token`; attenuation is the authority's. */
-async function exchange(workspace: Workspace, body: unknown): Promise<unknown> {
+async function exchange(
+  workspace: Workspace,
+  body: unknown,
+  facts: ExchangeFacts,
+): Promise<unknown> {
   const form = object(body) as Record<string, unknown>;
   if (form.grant_type !== TOKEN_EXCHANGE)
     throw new HttpError(400, "unsupported_grant_type", "only token exchange is supported");
@@ -214,6 +247,7 @@ async function exchange(workspace: Workspace, body: unknown): Promise<unknown> {
   }
   if (typeof form.audience !== "string")
     throw new HttpError(400, "invalid_target", "audience is required");
+  facts.audience = form.audience;
   const actor = await workspace.authority
     .verifier({ cacheSize: 0 })
     .verify(form.actor_token, { audience: workspace.authority.issuer })
@@ -224,6 +258,7 @@ async function exchange(workspace: Workspace, body: unknown): Promise<unknown> {
         `actor_token: ${isAgentGateError(error) ? error.safeMessage : "invalid"}`,
       );
     });
+  facts.actor = actor.agent.toString();
   const scope =
     typeof form.scope === "string" && form.scope.length > 0 ? form.scope.split(" ") : undefined;
   const issued = await workspace.authority.delegate(form.subject_token, {
@@ -231,13 +266,15 @@ async function exchange(workspace: Workspace, body: unknown): Promise<unknown> {
     audience: form.audience,
     ...(scope ? { scope } : {}),
   });
-  return {
+  const response = {
     access_token: issued.token,
     issued_token_type: JWT_TYPE,
     token_type: "Bearer",
     expires_in: issued.expiresAt - issued.issuedAt,
     scope: issued.scopes.join(" "),
   };
+  facts.issued = issued;
+  return response;
 }
 
 function accessRequest(body: unknown): AccessRequest {
@@ -285,7 +322,8 @@ function accessRequest(body: unknown): AccessRequest {
   };
 }
 
-function admin(request: IncomingMessage, token: string | undefined): void {
+/** Checks the admin bearer token; returns it (its id becomes the audit event's actor). */
+function admin(request: IncomingMessage, token: string | undefined): string {
   if (token === undefined)
     throw new HttpError(
       403,
@@ -296,6 +334,7 @@ function admin(request: IncomingMessage, token: string | undefined): void {
   const expected = Buffer.from(token);
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     throw new HttpError(401, "invalid_token", "admin bearer token required");
+  return token;
 }
 
 async function readBody(request: IncomingMessage): Promise<unknown> {
@@ -327,7 +366,11 @@ function object(value: unknown): Record<string, unknown> {
 function toHttpError(error: unknown): HttpError {
   if (!isAgentGateError(error)) return new HttpError(500, "server_error", "internal error");
   const status =
-    error.code === "policy_unavailable" ? 503 : error.code === "invalid_configuration" ? 500 : 400;
+    error.code === "policy_unavailable" || error.code === "audit_unavailable"
+      ? 503
+      : error.code === "invalid_configuration"
+        ? 500
+        : 400;
   const code = error.code.startsWith("token_")
     ? "invalid_grant"
     : error.code === "delegation_invalid" || error.code === "scope_invalid"
