@@ -148,13 +148,27 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
     const { name } = request.params;
     try {
+      // No token, or a name upstream does not list: the gate's denial to record (K85).
       const credential = credentialOf(request.params._meta);
-      if (credential === undefined) {
-        throw new AgentGateError("token_invalid", "The MCP request carries no agent token.");
-      }
-      const entry = await entryFor(name);
+      // Without a token, nothing is listed upstream: the refusal below records token_invalid.
+      const entry = credential === undefined ? undefined : await entryFor(name);
       if (entry === undefined) {
-        return errorResult(`Unknown tool: ${name}`);
+        const denial = await options.gate.refuse(
+          {
+            tool: { name: name.slice(0, 256), server: options.serverId, action: "execute" },
+            arguments: request.params.arguments ?? {},
+            credential,
+            metadata: { framework: "mcp-proxy" },
+          },
+          new AgentGateError("access_denied", `Unknown tool ${name.slice(0, 256)}.`, {
+            safeMessage: "No such tool.",
+          }),
+        );
+        return errorResult(
+          denial.code === "access_denied"
+            ? `Unknown tool: ${name.slice(0, 256)}`
+            : `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
+        );
       }
       return (await options.gate.invoke(
         {

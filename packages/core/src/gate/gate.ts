@@ -314,6 +314,51 @@ export class Gate {
   }
 
   /**
+   * Records a call an adapter refuses before it can reach {@link Gate.invoke} (SECURITY-CASES
+   * K85): a framework's own schema check that rejected the arguments, a tool name the adapter
+   * does not know. The gate authenticates the credential to name the caller and writes a denied
+   * `decision` event with `error`'s code and reason (or the authentication failure's, which
+   * comes first, as in `invoke`). Resolves with the denial for the adapter to report; never runs
+   * anything, and a failing sink is reported through `onAuditError`, never thrown.
+   *
+   * @example
+   * ```ts
+   * if (!known.has(name)) throw await gate.refuse(
+   *   { tool: { name }, arguments: args, credential },
+   *   new AgentGateError("access_denied", `Unknown tool ${name}.`),
+   * );
+   * ```
+   */
+  async refuse(
+    invocation: Omit<ToolInvocation, "arguments"> & { arguments?: unknown },
+    error: AgentGateError,
+  ): Promise<AgentGateError> {
+    const facts: MutableFacts = {
+      invocationId: this.#createId(),
+      invocation: { ...invocation, arguments: invocation.arguments },
+    };
+    let denial: unknown = error;
+    try {
+      const credential = credentialOf(facts.invocation);
+      const token = typeof credential === "string" ? credential : await credential;
+      try {
+        facts.agent = await this.#options.verifier.verify(token, {
+          audience: this.#options.audience,
+        });
+      } catch (authError) {
+        facts.tokenFingerprint =
+          typeof token === "string" ? await tokenFingerprint(token) : undefined;
+        throw authError;
+      }
+    } catch (authError) {
+      denial = authError;
+    }
+    const copy = boundedCopy(invocation.arguments ?? {}, this.#bounds);
+    if (copy.ok) facts.arguments = this.#redact(copy.value);
+    return this.#deny(denial, facts);
+  }
+
+  /**
    * Mints a delegated token for a downstream call (another agent, an HTTP API) from inside a
    * running tool: the current agent's identity, attenuated (RFC 8693 `act`). Needs the gate's
    * `authority`; throws `invalid_configuration` otherwise or outside a gated call.
