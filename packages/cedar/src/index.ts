@@ -8,5 +8,7 @@ export {
   type CedarPolicyClientOptions,
   DEFAULT_SCHEMA_PATH,
   type Explanation,
+  type PolicyLoad,
 } from "./cedar-policy-client.js";
+export { policySetHash } from "./policy-set-hash.js";
 export type { PolicyEntry, ScopeConstraint } from "./policy-store.js";

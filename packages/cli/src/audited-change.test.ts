@@ -119,9 +119,10 @@ describe("every state change is audited, with who made it (K83)", () => {
   });
 });
 
-const failingSink = () => ({
-  write: async (_event: AuditEvent) => {
-    throw new Error("disk full");
+/** A sink that fails every write (but, with `except`, the events of that type). */
+const failingSink = (except?: AuditEvent["type"]) => ({
+  write: async (event: AuditEvent) => {
+    if (event.type !== except) throw new Error("disk full");
   },
   flush: async () => {},
   close: async () => {},
@@ -209,15 +210,20 @@ describe("the server's changes and exchanges are audited (K83)", () => {
     }
     const admin = adminActor("admin-secret");
     expect(admin.id).not.toContain("admin-secret");
-    expect(audit.events.map((event) => [event.type, event.actor, event.decision?.allowed])).toEqual(
-      [
-        ["token_exchange", { type: "agent", id: SUPPORT }, true],
-        ["token_exchange", undefined, false],
-        ["agent_change", admin, undefined],
-        ["revocation", admin, undefined],
-      ],
-    );
-    expect(audit.events[0]).toMatchObject({ chain: [OPS, SUPPORT], scopes: ["crm:read"] });
+    expect(audit.events[0]).toMatchObject({
+      type: "policy_loaded",
+      actor: { type: "service" },
+      details: { reload: false, version: 1, hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
+    expect(
+      audit.events.slice(1).map((event) => [event.type, event.actor, event.decision?.allowed]),
+    ).toEqual([
+      ["token_exchange", { type: "agent", id: SUPPORT }, true],
+      ["token_exchange", undefined, false],
+      ["agent_change", admin, undefined],
+      ["revocation", admin, undefined],
+    ]);
+    expect(audit.events[1]).toMatchObject({ chain: [OPS, SUPPORT], scopes: ["crm:read"] });
     expect(JSON.stringify(audit.events)).not.toMatch(/eyJ[\w-]+\.eyJ/);
   });
 
@@ -229,7 +235,7 @@ describe("the server's changes and exchanges are audited (K83)", () => {
       workspace,
       port: 0,
       adminToken: "admin-secret",
-      audit: failingSink(),
+      audit: failingSink("policy_loaded"),
     });
     try {
       const bearer = { authorization: "Bearer admin-secret" };
@@ -249,5 +255,15 @@ describe("the server's changes and exchanges are audited (K83)", () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe("policy loads are audited with their hash (K83)", () => {
+  it("K83: a server whose first policy_loaded event cannot be written does not start", async () => {
+    const dir = await initialised();
+    dirs.push(dir);
+    await expect(
+      startServer({ workspace: await openWorkspace(dir), port: 0, audit: failingSink() }),
+    ).rejects.toThrow("disk full");
   });
 });

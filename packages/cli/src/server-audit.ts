@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { PolicyLoad } from "@agentgate/cedar";
 import {
   AgentGateError,
   type AgentRecord,
@@ -51,6 +52,38 @@ export function auditedSuspend(context: AuditedContext, record: AgentRecord): Pr
     },
     () => context.workspace.registry.put({ ...record, supervision: "suspended" }),
   );
+}
+
+/**
+ * Records each load and reload of the server's policies as a `policy_loaded` event with the
+ * set's hash (K83). `first()` resolves once the first load is in the log (the server does not
+ * start otherwise); later failures are reported on stderr, and the sink stays failed.
+ */
+export function policyLoads(audit: AuditSink): {
+  record: (load: PolicyLoad) => void;
+  first: () => Promise<void>;
+} {
+  let first: Promise<void> | undefined;
+  return {
+    record: (load) => {
+      const written = audit.write({
+        v: AUDIT_SCHEMA_VERSION,
+        id: randomUUID(),
+        type: "policy_loaded",
+        time: new Date().toISOString(),
+        actor: { type: "service", id: "agentgate serve" },
+        details: { ...load, files: [...load.files] },
+      });
+      if (first === undefined) first = written;
+      else
+        written.catch((error: unknown) =>
+          console.error(
+            `agentgate: the policy_loaded event could not be written: ${String(error)}`,
+          ),
+        );
+    },
+    first: () => first ?? Promise.resolve(),
+  };
 }
 
 /** What a token exchange learnt as it went: the verified actor, then the issued token. */

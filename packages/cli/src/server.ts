@@ -15,6 +15,7 @@ import {
   auditedRevoke,
   auditedSuspend,
   type ExchangeFacts,
+  policyLoads,
 } from "./server-audit.js";
 import type { Workspace } from "./workspace.js";
 
@@ -67,9 +68,14 @@ class HttpError extends Error {
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const { workspace } = options;
-  const policy = CedarPolicyClient.fromDirectory(workspace.policies, { watch: true });
   // A chain of its own, so that a gate can still open the log while the server runs.
   const audit = options.audit ?? (await openAuditWriter(workspace.audit, { ownChain: true }));
+  const loads = policyLoads(audit);
+  const policy = CedarPolicyClient.fromDirectory(workspace.policies, {
+    watch: true,
+    onLoad: loads.record,
+  });
+  await loads.first();
   const audited = (request: IncomingMessage) => ({
     workspace,
     audit,
