@@ -54,6 +54,7 @@ describe("every state change is audited, with who made it (K83)", () => {
     const oldKid = JSON.parse((await cli(dir, "keys", "list", "--json")).out)[0].kid as string;
     for (const args of [
       ["agent", "add", third, "--owner", "carol@acme.example"],
+      ["agent", "update", third, "--owner", "dave@acme.example", "--purpose", "research"],
       ["agent", "suspend", OPS],
       ["agent", "resume", OPS],
       ["agent", "revoke", SUPPORT, "--reason", "left the team"],
@@ -75,6 +76,7 @@ describe("every state change is audited, with who made it (K83)", () => {
       ["agent_change", SUPPORT],
       ["agent_change", OPS],
       ["agent_change", third],
+      ["agent_change", third],
       ["agent_change", OPS],
       ["agent_change", OPS],
       ["revocation", SUPPORT],
@@ -84,6 +86,12 @@ describe("every state change is audited, with who made it (K83)", () => {
     ]);
     for (const event of trail.filter((item) => item.actor !== undefined))
       expect(event.actor).toMatchObject({ type: "user", id: expect.stringContaining("@") });
+    expect(trail.find((event) => event.details?.change === "updated")?.details?.changes).toEqual({
+      owner: { from: "carol@acme.example", to: "dave@acme.example" },
+      purpose: { from: null, to: "research" },
+    });
+    const shown = JSON.parse((await cli(dir, "agent", "show", third, "--json")).out);
+    expect(shown).toMatchObject({ owner: "dave@acme.example", purpose: "research" });
     expect(trail.find((event) => event.type === "revocation")?.details).toEqual({
       kind: "agent",
       id: SUPPORT,
@@ -94,7 +102,7 @@ describe("every state change is audited, with who made it (K83)", () => {
     expect(chains.filter((entry) => entry.isDirectory())).toHaveLength(1);
     const verified = await cli(dir, "audit", "verify", "--json");
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.out).writers[0]).toMatchObject({ ok: true, records: 7 });
+    expect(JSON.parse(verified.out).writers[0]).toMatchObject({ ok: true, records: 8 });
   });
 
   it("K83: a change whose event cannot be written is not made", async () => {

@@ -199,6 +199,63 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       );
     });
   agent
+    .command("update <id>")
+    .description("change an agent's owner, name, team, purpose, scopes or expiry")
+    .option("--owner <owner>")
+    .option("--name <name>", "display name")
+    .option("--team <team>")
+    .option("--purpose <purpose>")
+    .option("--scope <scope...>", "replaces the scopes it may ever hold")
+    .option("--expires <iso>", "registration expiry (ISO 8601)")
+    .option("--json", "print JSON")
+    .action(
+      async (
+        id: string,
+        options: {
+          owner?: string;
+          name?: string;
+          team?: string;
+          purpose?: string;
+          scope?: string[];
+          expires?: string;
+          json?: boolean;
+        },
+      ) => {
+        const wanted: Partial<Record<keyof AgentRecord, unknown>> = {
+          ...(options.owner === undefined ? {} : { owner: options.owner }),
+          ...(options.name === undefined ? {} : { displayName: options.name }),
+          ...(options.team === undefined ? {} : { team: options.team }),
+          ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
+          ...(options.scope === undefined ? {} : { maxScopes: options.scope }),
+          ...(options.expires === undefined ? {} : { expiresAt: options.expires }),
+        };
+        if (Object.keys(wanted).length === 0)
+          throw new CliUsageError(
+            "Nothing to update: give --owner, --name, --team, --purpose, --scope or --expires.",
+          );
+        let updated: AgentRecord | undefined;
+        await audited(
+          async ({ registry }) => {
+            const record = await registry.get(id);
+            if (record === undefined) throw new AgentGateError("agent_unknown", `No agent ${id}.`);
+            updated = defineAgent({ ...record, ...wanted } as Parameters<typeof defineAgent>[0]);
+            const changes = Object.fromEntries(
+              Object.keys(wanted).map((key) => [
+                key,
+                {
+                  from: record[key as keyof AgentRecord] ?? null,
+                  to: (updated as AgentRecord)[key as keyof AgentRecord] ?? null,
+                },
+              ]),
+            );
+            return { type: "agent_change", agent: id, details: { change: "updated", changes } };
+          },
+          ({ registry }) => registry.put(updated as AgentRecord),
+        );
+        print(options.json === true, updated, () => `Updated ${id}.`);
+      },
+    );
+  agent
     .command("show <id>")
     .description("show one agent")
     .option("--json", "print JSON")

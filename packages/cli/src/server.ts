@@ -75,7 +75,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     watch: true,
     onLoad: loads.record,
   });
-  await loads.first();
+  try {
+    await loads.first();
+  } catch (error) {
+    // Not started: release the watcher and the chain this server opened.
+    await policy.close();
+    if (options.audit === undefined) await audit.close();
+    throw error;
+  }
   const audited = (request: IncomingMessage) => ({
     workspace,
     audit,
