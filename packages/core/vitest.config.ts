@@ -8,7 +8,7 @@ export default defineConfig({
     // Generous: a loaded 2-core machine makes real crypto, files and processes slow, never wrong.
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // The suite-wide secret scan (SECURITY-CASES I69): see test/suite-scan/global-setup.ts.
+    // The suite-wide secret scan (SECURITY.md I69): see test/suite-scan/global-setup.ts.
     globalSetup: ["test/suite-scan/global-setup.ts"],
     setupFiles: ["test/suite-scan/capture.ts"],
     onConsoleLog(log) {

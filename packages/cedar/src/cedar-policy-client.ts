@@ -18,6 +18,7 @@ import { NeedsWasm } from "./compiled/values.js";
 import { EntityStore } from "./entity-store.js";
 import { EntityTypes } from "./entity-types.js";
 import { emptyNeeds, mergeNeeds, type Needs, pickPaths } from "./policy-needs.js";
+import { policySetHash } from "./policy-set-hash.js";
 import { loadPolicies, type PolicyEntry } from "./policy-store.js";
 import { type CedarUids, cedarEntities, cedarUids } from "./request-to-cedar.js";
 import { sliceFor } from "./slicer.js";
@@ -75,6 +76,26 @@ export interface CedarDirectoryOptions {
   readonly evaluator?: CedarEvaluator;
   /** See {@link CedarPolicyClientOptions.debug}. */
   readonly debug?: (message: string) => void;
+  /**
+   * Told about the first load and every reload, with the set's hash, so the caller can record a
+   * `policy_loaded` audit event (SECURITY.md K83). A failed reload reports its `error` (the
+   * last good set stays in force).
+   */
+  readonly onLoad?: (load: PolicyLoad) => void;
+}
+
+/** What {@link CedarDirectoryOptions.onLoad} is told. */
+export interface PolicyLoad {
+  /** The version in force after this load (unchanged when a reload failed). */
+  readonly version: number;
+  /** {@link policySetHash} of the files read; absent when they could not be read. */
+  readonly hash?: string;
+  /** The policy files read, by name. */
+  readonly files: readonly string[];
+  /** `false` for the first load. */
+  readonly reload: boolean;
+  /** Why a reload failed. */
+  readonly error?: string;
 }
 
 /** Why a request was decided as it was (see {@link CedarPolicyClient.explain}). */
@@ -181,11 +202,32 @@ export class CedarPolicyClient implements PolicyClient {
       ...(options.evaluator === undefined ? {} : { evaluator: options.evaluator }),
       ...(options.debug === undefined ? {} : { debug: options.debug }),
     });
+    const report = (
+      source: ReturnType<typeof read> | undefined,
+      reload: boolean,
+      error?: AgentGateError,
+    ) =>
+      options.onLoad?.({
+        version: client.version(),
+        ...(source === undefined ? {} : { hash: policySetHash(source) }),
+        files: source === undefined ? [] : Object.keys(source.policies),
+        reload,
+        ...(error === undefined ? {} : { error: error.message }),
+      });
+    report(first, false);
     if (options.watch === true) {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const reload = () => {
+        let source: ReturnType<typeof read> | undefined;
+        client.reload(() => {
+          source = read();
+          return source;
+        });
+        report(source, true, client.lastReloadError);
+      };
       client.#watcher = watch(directory, () => {
         clearTimeout(timer);
-        timer = setTimeout(() => client.reload(read), 50);
+        timer = setTimeout(reload, 50);
       });
       client.#watcher.unref();
     }

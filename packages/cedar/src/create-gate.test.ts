@@ -58,6 +58,7 @@ describe("createGate on a directory: the whole path with real parts", () => {
     for await (const event of readAuditLog(join(directory, "audit"))) types.push(event.type);
     expect(types.filter((type) => type !== "log_recovered")).toEqual([
       "key_rotation", // the first signing key, made when the directory had none
+      "policy_loaded", // K83: the policy set in force, with its hash
       "decision",
       "outcome",
       "decision",

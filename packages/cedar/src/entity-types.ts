@@ -16,7 +16,7 @@ const CEDAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$/;
  * Maps AuthZEN subject and resource types to Cedar entity types: the table given (for example
  * `{ "identity": "User" }`) over {@link DEFAULT_ENTITY_TYPES}, then the type's own name
  * capitalised. Types are never collapsed: `user` "alice" and `agent` "alice" are `User::"alice"`
- * and `Agent::"alice"`, two principals (SECURITY-CASES L91).
+ * and `Agent::"alice"`, two principals (SECURITY.md L91).
  */
 export class EntityTypes {
   readonly #table: Readonly<Record<string, string>>;

@@ -8,7 +8,9 @@ export {
   type CedarPolicyClientOptions,
   DEFAULT_SCHEMA_PATH,
   type Explanation,
+  type PolicyLoad,
 } from "./cedar-policy-client.js";
 export type { EntityUid, StoredEntity } from "./entity-store.js";
 export { DEFAULT_ENTITY_TYPES } from "./entity-types.js";
+export { policySetHash } from "./policy-set-hash.js";
 export type { PolicyEntry, ScopeConstraint } from "./policy-store.js";

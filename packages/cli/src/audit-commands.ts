@@ -1,5 +1,10 @@
 import { existsSync } from "node:fs";
-import { type AuditVerification, readAuditLog, verifyAuditLog } from "@agentgate/core/node";
+import {
+  type AuditVerification,
+  auditChains,
+  readAuditLog,
+  verifyAuditLog,
+} from "@agentgate/core/node";
 import { type Command, Option } from "commander";
 import { instant, positiveInteger } from "./input.js";
 import { csv, table } from "./output.js";
@@ -24,6 +29,9 @@ interface QueryOptions extends LogOptions {
   to?: string;
 }
 
+/** Every chain of a log verified: the log's own first, then each writer's (K83). */
+type VerifiedChains = [AuditVerification, ...Array<AuditVerification & { writer: string }>];
+
 /** `agentgate audit verify|query|tail|export|report`. */
 export function registerAuditCommands(program: Command, context: CommandContext): void {
   const { workspace, output, print, fail } = context;
@@ -35,11 +43,23 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       throw new CliUsageError(`--log ${options.log}: no audit log there.`);
     return options.log;
   };
-  const verify = async (options: LogOptions) =>
-    verifyAuditLog(
-      await logOf(options),
-      options.checkpointKey === undefined ? {} : { checkpointKey: options.checkpointKey },
-    );
+  // Every chain of the log (K83): the log's own first, with the pinned key when one is given,
+  // then each writer's, each against the checkpoint key beside it.
+  const verify = async (options: LogOptions): Promise<VerifiedChains> => {
+    const [own, ...writers] = auditChains(await logOf(options));
+    return [
+      await verifyAuditLog(
+        own as string,
+        options.checkpointKey === undefined ? {} : { checkpointKey: options.checkpointKey },
+      ),
+      ...(await Promise.all(
+        writers.map(async (chain) => ({
+          writer: chain.slice(chain.lastIndexOf("/") + 1),
+          ...(await verifyAuditLog(chain)),
+        })),
+      )),
+    ];
+  };
   const withLog = (command: Command) =>
     command
       .option("--log <dir>", "the audit log directory (default <dir>/audit)")
@@ -58,13 +78,18 @@ export function registerAuditCommands(program: Command, context: CommandContext)
   )
     .option("--json", "print JSON")
     .action(async (options: LogOptions & { json?: boolean }) => {
-      const result = await verify(options);
-      print(options.json === true, result, () =>
-        result.ok
-          ? `ok: ${result.records} records verify${result.checkpoint ? ` (checkpoint at ${result.checkpoint.seq}, signed)` : ""}`
-          : `BROKEN at record ${result.firstBadSeq}: ${result.reason}`,
+      const [result, ...writers] = await verify(options);
+      const shown = writers.length === 0 ? result : { ...result, writers };
+      const line = (verified: AuditVerification) =>
+        verified.ok
+          ? `ok: ${verified.records} records verify${verified.checkpoint ? ` (checkpoint at ${verified.checkpoint.seq}, signed)` : ""}`
+          : `BROKEN at record ${verified.firstBadSeq}: ${verified.reason}`;
+      print(options.json === true, shown, () =>
+        [line(result), ...writers.map((chain) => `writer ${chain.writer}: ${line(chain)}`)].join(
+          "\n",
+        ),
       );
-      if (!result.ok) fail(1);
+      if (![result, ...writers].every((verified) => verified.ok)) fail(1);
     });
 
   const query = (command: Command) =>
@@ -78,16 +103,21 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       .option("--to <iso>", "up to this date or instant (ISO 8601, exclusive)", instant);
   const read = async (options: QueryOptions) => {
     const events = [];
-    for await (const record of readAuditLog(await logOf(options), {
-      ...(options.agent ? { agent: options.agent } : {}),
-      ...(options.tool ? { tool: options.tool } : {}),
-      ...(options.type ? { type: options.type as "decision" } : {}),
-      ...(options.denied ? { allowed: false } : {}),
-      ...(options.from ? { from: options.from } : {}),
-      ...(options.to ? { to: options.to } : {}),
-    })) {
-      events.push(record);
+    const chains = auditChains(await logOf(options));
+    for (const chain of chains) {
+      for await (const record of readAuditLog(chain, {
+        ...(options.agent ? { agent: options.agent } : {}),
+        ...(options.tool ? { tool: options.tool } : {}),
+        ...(options.type ? { type: options.type as "decision" } : {}),
+        ...(options.denied ? { allowed: false } : {}),
+        ...(options.from ? { from: options.from } : {}),
+        ...(options.to ? { to: options.to } : {}),
+      })) {
+        events.push(record);
+      }
     }
+    // Several writers' chains (K83): one trail in time order (stable: each chain keeps its order).
+    if (chains.length > 1) events.sort((a, b) => a.time.localeCompare(b.time));
     return events;
   };
   const flat = (events: Awaited<ReturnType<typeof read>>) =>
@@ -166,10 +196,15 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       ) => {
         const space = await workspace();
         // Counts over a log that does not verify would read as facts ("denials 0"): verify first.
-        const verification = await verify(options);
-        if (!verification.ok) {
+        const broken = (await verify(options)).find((verification) => !verification.ok);
+        if (broken !== undefined) {
+          const log = await logOf(options);
           output.err(
-            brokenBanner(await logOf(options), verification, options.allowBroken === true),
+            brokenBanner(
+              "writer" in broken ? `${log} (writer ${broken.writer})` : log,
+              broken,
+              options.allowBroken === true,
+            ),
           );
           fail(1);
           if (options.allowBroken !== true) return;

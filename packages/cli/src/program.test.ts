@@ -211,7 +211,8 @@ describe("the agentgate CLI", () => {
       .catch(() => undefined);
     await gate.close();
 
-    expect((await cli(dir, "audit", "verify")).out).toMatch(/^ok: 3 records verify/);
+    // init and the two agent adds, the gate's policy load (K83), its decision, outcome and denial.
+    expect((await cli(dir, "audit", "verify")).out).toMatch(/^ok: 7 records verify/);
     const denied = JSON.parse((await cli(dir, "audit", "query", "--denied", "--json")).out);
     expect(denied).toHaveLength(1);
     expect((await cli(dir, "audit", "export", "--format", "csv")).out.split("\n")[0]).toBe(

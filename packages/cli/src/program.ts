@@ -6,7 +6,6 @@ import {
   type AgentGateErrorCode,
   AgentId,
   type AgentRecord,
-  type Authority,
   defineAgent,
   isAgentGateError,
   resumeAgent,
@@ -23,7 +22,8 @@ import { registerNewStarter } from "./new-starter.js";
 import { type Output, processOutput, table } from "./output.js";
 import { startServer } from "./server.js";
 import { CliUsageError } from "./usage-error.js";
-import { initWorkspace, openAuditedWorkspace, openWorkspace, type Workspace } from "./workspace.js";
+import { openWorkspace, type Workspace } from "./workspace.js";
+import { type Change, changeWorkspace, initAudited } from "./workspace-change.js";
 
 export { CliUsageError } from "./usage-error.js";
 
@@ -105,20 +105,18 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     });
   const dir = () => program.opts<{ dir: string }>().dir;
   const workspace = () => openWorkspace(dir());
-  // A key rotation or revocation, recorded in the directory's audit log when no gate holds it.
-  const lifecycle = async (change: (authority: Authority) => Promise<string>) => {
-    const opened = await openAuditedWorkspace(dir());
-    try {
-      output.out(await change(opened.workspace.authority));
-    } finally {
-      await opened.close();
-    }
-    if (opened.unaudited !== undefined) {
-      output.err(
-        `agentgate: done, but not written to the audit log (${opened.unaudited}). The change is in the directory's revocation list and key store; the gate holding the log records nothing of it.`,
-      );
-      fail(EXIT.failed);
-    }
+  // Every state change goes through here: its event first (see audited-change.ts, K83).
+  const audited = <T>(
+    change: (space: Workspace) => Change | Promise<Change>,
+    apply: (space: Workspace) => Promise<T>,
+    result?: (value: T) => Readonly<Record<string, unknown>>,
+  ) => changeWorkspace(dir(), change, apply, result);
+  // A registered agent named on the command line; exit 2 when there is none (before any event).
+  const registered = async ({ registry }: Workspace, id: string) => {
+    const record = await registry.get(id);
+    if (record === undefined)
+      throw new AgentGateError("agent_unknown", `No agent ${id} is registered.`);
+    return record;
   };
   const print = (json: boolean, value: unknown, text: () => string) =>
     output.out(json ? JSON.stringify(value, null, 2) : text());
@@ -141,11 +139,12 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         timeZone: string;
         json?: boolean;
       }) => {
-        const created = await initWorkspace(dir(), {
+        const config = {
           trustDomain: options.trustDomain,
           audience: options.audience,
           timeZone: options.timeZone,
-        });
+        };
+        const created = await initAudited(dir(), config);
         print(
           options.json === true,
           {
@@ -189,14 +188,12 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           json?: boolean;
         },
       ) => {
-        const { registry, config } = await workspace();
+        const { config } = await workspace();
         agentId("<id>", id, config.trustDomain);
         if (options.expires !== undefined && Date.parse(options.expires) <= Date.now())
           throw new CliUsageError(
             `--expires ${options.expires}: already past; give a future date or instant.`,
           );
-        if ((await registry.get(id)) !== undefined)
-          throw new AgentGateError("agent_exists", `Agent ${id} is already registered.`);
         const record = defineAgent({
           id,
           owner: options.owner,
@@ -207,7 +204,14 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           ...(options.purpose ? { purpose: options.purpose } : {}),
           ...(options.expires ? { expiresAt: options.expires } : {}),
         });
-        await registry.put(record);
+        await audited(
+          async ({ registry }) => {
+            if ((await registry.get(id)) !== undefined)
+              throw new AgentGateError("agent_exists", `Agent ${id} is already registered.`);
+            return { type: "agent_change", agent: id, details: { change: "added", record } };
+          },
+          ({ registry }) => registry.put(record),
+        );
         print(
           options.json === true,
           record,
@@ -230,6 +234,66 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       );
     });
   agent
+    .command("update <id>")
+    .description("change an agent's owner, name, team, purpose, scopes or expiry")
+    .option("--owner <owner>")
+    .option("--name <name>", "display name")
+    .option("--team <team>")
+    .option("--purpose <purpose>")
+    .option("--scope <scope...>", "replaces the scopes it may ever hold")
+    .option("--expires <iso>", "registration expiry (ISO 8601)", instant)
+    .option("--json", "print JSON")
+    .action(
+      async (
+        id: string,
+        options: {
+          owner?: string;
+          name?: string;
+          team?: string;
+          purpose?: string;
+          scope?: string[];
+          expires?: string;
+          json?: boolean;
+        },
+      ) => {
+        const wanted: Partial<Record<keyof AgentRecord, unknown>> = {
+          ...(options.owner === undefined ? {} : { owner: options.owner }),
+          ...(options.name === undefined ? {} : { displayName: options.name }),
+          ...(options.team === undefined ? {} : { team: options.team }),
+          ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
+          ...(options.scope === undefined ? {} : { maxScopes: options.scope }),
+          ...(options.expires === undefined ? {} : { expiresAt: options.expires }),
+        };
+        if (Object.keys(wanted).length === 0)
+          throw new CliUsageError(
+            "Nothing to update: give --owner, --name, --team, --purpose, --scope or --expires.",
+          );
+        if (options.expires !== undefined && Date.parse(options.expires) <= Date.now())
+          throw new CliUsageError(
+            `--expires ${options.expires}: already past; give a future date or instant.`,
+          );
+        let updated: AgentRecord | undefined;
+        await audited(
+          async (space) => {
+            const record = await registered(space, id);
+            updated = defineAgent({ ...record, ...wanted } as Parameters<typeof defineAgent>[0]);
+            const changes = Object.fromEntries(
+              Object.keys(wanted).map((key) => [
+                key,
+                {
+                  from: record[key as keyof AgentRecord] ?? null,
+                  to: (updated as AgentRecord)[key as keyof AgentRecord] ?? null,
+                },
+              ]),
+            );
+            return { type: "agent_change", agent: id, details: { change: "updated", changes } };
+          },
+          ({ registry }) => registry.put(updated as AgentRecord),
+        );
+        print(options.json === true, updated, () => `Updated ${id}.`);
+      },
+    );
+  agent
     .command("show <id>")
     .description("show one agent")
     .option("--json", "print JSON")
@@ -247,22 +311,27 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           .join("\n"),
       );
     });
-  // A registered agent named on the command line; exit 2 when there is none.
-  const registeredAgent = async (id: string) => {
-    const { registry } = await workspace();
-    const record = await registry.get(id);
-    if (record === undefined)
-      throw new AgentGateError("agent_unknown", `No agent ${id} is registered.`);
-    return { registry, record };
-  };
   agent
     .command("suspend <id>")
     .description("deny everything the agent does until resumed")
     .action(async (id: string) => {
-      const { registry, record } = await registeredAgent(id);
-      await registry.put(suspendAgent(record));
+      let before: AgentRecord | undefined;
+      let after: AgentRecord | undefined;
+      await audited(
+        async (space) => {
+          before = await registered(space, id);
+          after = suspendAgent(before);
+          return {
+            type: "agent_change",
+            agent: id,
+            details: { change: "suspended", from: before.supervision, to: after.supervision },
+          };
+        },
+        ({ registry }) => registry.put(after as AgentRecord),
+      );
+      const was = (before as AgentRecord).supervision;
       output.out(
-        `${id} is suspended${record.supervision === "suspended" ? " (it already was)" : ` (was ${record.supervision})`}.`,
+        `${id} is suspended${was === "suspended" ? " (it already was)" : ` (was ${was})`}.`,
       );
     });
   agent
@@ -275,13 +344,24 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       ).choices(["autonomous", "supervised"]),
     )
     .action(async (id: string, options: { supervision?: "autonomous" | "supervised" }) => {
-      const { registry, record } = await registeredAgent(id);
-      if (record.supervision !== "suspended")
-        throw new CliUsageError(`${id} is not suspended (it is ${record.supervision}).`);
-      const resumed = resumeAgent(record, options.supervision);
-      await registry.put(resumed);
+      let before: AgentRecord | undefined;
+      let after: AgentRecord | undefined;
+      await audited(
+        async (space) => {
+          before = await registered(space, id);
+          if (before.supervision !== "suspended")
+            throw new CliUsageError(`${id} is not suspended (it is ${before.supervision}).`);
+          after = resumeAgent(before, options.supervision);
+          return {
+            type: "agent_change",
+            agent: id,
+            details: { change: "resumed", from: before.supervision, to: after.supervision },
+          };
+        },
+        ({ registry }) => registry.put(after as AgentRecord),
+      );
       output.out(
-        `${id} is ${resumed.supervision}${options.supervision === undefined && record.suspendedFrom === undefined ? " (its state before suspension was not recorded: the closer watch; --supervision autonomous to change)" : ""}.`,
+        `${id} is ${(after as AgentRecord).supervision}${options.supervision === undefined && (before as AgentRecord).suspendedFrom === undefined ? " (its state before suspension was not recorded: the closer watch; --supervision autonomous to change)" : ""}.`,
       );
     });
   agent
@@ -291,12 +371,23 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     )
     .option("--reason <reason>")
     .action(async (id: string, options: { reason?: string }) => {
-      // A typo must not look like a revocation: only registered agents can be revoked.
-      await registeredAgent(id);
-      await lifecycle(async (authority) => {
-        await authority.revoke("agent", id, options.reason);
-        return `${id} is revoked.`;
-      });
+      await audited(
+        // A typo must not look like a revocation: only registered agents can be revoked.
+        async (space) => {
+          await registered(space, id);
+          return {
+            type: "revocation",
+            agent: id,
+            details: {
+              kind: "agent",
+              id,
+              ...(options.reason === undefined ? {} : { reason: options.reason }),
+            },
+          };
+        },
+        ({ authority }) => authority.revoke("agent", id, options.reason),
+      );
+      output.out(`${id} is revoked.`);
     });
 
   const keys = program.command("keys").description("signing keys");
@@ -319,7 +410,26 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .command("rotate")
     .description("a new key signs at once; the old one verifies until its overlap window ends")
     .action(async () => {
-      await lifecycle(async (authority) => `New signing key ${(await authority.rotateKey()).kid}.`);
+      const info = await audited(
+        () => ({ type: "key_rotation", details: { change: "rotate" } }),
+        ({ authority }) => authority.rotateKey(),
+        (key) => ({ kid: key.kid, alg: key.alg }),
+      );
+      output.out(`New signing key ${info.kid}.`);
+    });
+  keys
+    .command("retire <kid>")
+    .description("stop a key verifying at once (a new key signs first when it was signing)")
+    .action(async (kid: string) => {
+      await audited(
+        ({ authority }) => {
+          if (!authority.keys().some((key) => key.kid === kid))
+            throw new AgentGateError("key_unavailable", `No key ${kid}.`);
+          return { type: "key_rotation", details: { change: "retire", kid } };
+        },
+        ({ authority }) => authority.retireKey(kid),
+      );
+      output.out(`Key ${kid} is retired.`);
     });
 
   const token = program.command("token").description("agent tokens");
@@ -424,28 +534,19 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .option("--tls-key <file>", "the PEM private key of --tls-cert")
     .action(async (options: ServeCommandOptions) => {
       const tls = tlsFiles(options);
-      // The server records the revocations its admin endpoints make, when no gate holds the log.
-      const opened = await openAuditedWorkspace(dir());
-      if (opened.unaudited !== undefined) {
-        output.err(`agentgate: admin revocations will not be audited: ${opened.unaudited}`);
-      }
-      let server: Awaited<ReturnType<typeof startServer>>;
-      try {
-        server = await startServer({
-          workspace: opened.workspace,
-          host: options.host,
-          port: options.port,
-          ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-          ...(tls ? { tls } : {}),
-          ...(process.env.AGENTGATE_ADMIN_TOKEN
-            ? { adminToken: process.env.AGENTGATE_ADMIN_TOKEN }
-            : {}),
-        });
-      } catch (error) {
-        // A busy port: one line and exit 3 (runCli), with the audit log released.
-        await opened.close();
-        throw error;
-      }
+      // The server records what its admin endpoints and token exchange do in a chain of its
+      // own in the directory's audit log (K83); a server that cannot start (a busy port: one
+      // line and exit 3, see runCli) releases that chain before it rejects.
+      const server = await startServer({
+        workspace: await openWorkspace(dir()),
+        host: options.host,
+        port: options.port,
+        ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+        ...(tls ? { tls } : {}),
+        ...(process.env.AGENTGATE_ADMIN_TOKEN
+          ? { adminToken: process.env.AGENTGATE_ADMIN_TOKEN }
+          : {}),
+      });
       output.out(
         `AgentGate server on ${server.url} (admin endpoints ${process.env.AGENTGATE_ADMIN_TOKEN ? "on" : "off: set AGENTGATE_ADMIN_TOKEN"}).`,
       );
@@ -454,7 +555,6 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         process.once("SIGTERM", resolve);
       });
       await server.close();
-      await opened.close();
     });
   registerNewStarter(program, output);
   return program;

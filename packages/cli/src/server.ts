@@ -1,9 +1,11 @@
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { CedarPolicyClient } from "@agentgate/cedar";
-import { AgentGateError } from "@agentgate/core";
+import { AgentGateError, type AuditSink } from "@agentgate/core";
+import { openAuditWriter } from "@agentgate/core/node";
 import { createAdaptorServer } from "@hono/node-server";
 import { createApp, type RouteModule } from "./server/app.js";
+import { policyLoads } from "./server-audit.js";
 import type { Workspace } from "./workspace.js";
 
 /** Options of {@link startServer}. */
@@ -25,6 +27,12 @@ export interface ServeOptions {
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** Route modules beyond the built-in ones (see `ROUTE_MODULES`). */
   readonly modules?: readonly RouteModule[];
+  /**
+   * Where policy loads, admin changes and token exchanges are recorded, each before it takes
+   * effect (SECURITY.md K83). Default: a chain of the server's own in the workspace's audit log
+   * (`openAuditWriter`), closed with the server and released when it cannot start.
+   */
+  readonly audit?: AuditSink;
 }
 
 /** A running server. */
@@ -40,6 +48,9 @@ export interface RunningServer {
  * exchange for delegation, a revocation feed, admin endpoints (revoke, suspend) behind a bearer
  * token, and health checks; on hono, one route module per concern (see `createApp`).
  *
+ * Every policy load, admin change and token exchange is an audit event (K83); the server does
+ * not start unless the first policy load is recorded.
+ *
  * Rejects with `invalid_configuration` when the port is taken or the address cannot be bound,
  * saying which, so `agentgate serve` can exit with one line and code 3.
  */
@@ -47,12 +58,39 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { workspace } = options;
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 8787;
-  const policy = CedarPolicyClient.fromDirectory(workspace.policies, { watch: true });
+  // A chain of its own, so that a gate can still open the log while the server runs.
+  const audit = options.audit ?? (await openAuditWriter(workspace.audit, { ownChain: true }));
+  const ownAudit = async () => {
+    if (options.audit === undefined) await audit.close();
+  };
+  const loads = policyLoads(audit);
+  let policy: CedarPolicyClient;
+  try {
+    policy = CedarPolicyClient.fromDirectory(workspace.policies, {
+      watch: true,
+      onLoad: loads.record,
+    });
+  } catch (error) {
+    await ownAudit();
+    throw error;
+  }
+  // Not started: release the watcher and the chain this server opened.
+  const release = async () => {
+    await policy.close();
+    await ownAudit();
+  };
+  try {
+    await loads.first();
+  } catch (error) {
+    await release();
+    throw error;
+  }
   let base = options.publicUrl ?? "";
   const app = createApp(
     {
       workspace,
       policy,
+      audit,
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
       baseUrl: () => base,
     },
@@ -76,7 +114,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       });
     });
   } catch (error) {
-    await policy.close();
+    await release();
     const code = (error as { code?: string }).code;
     throw new AgentGateError(
       "invalid_configuration",
@@ -99,6 +137,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       // stopped: its clients must see the server gone (and a feed then fails closed, D36).
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       await closed;
+      await ownAudit();
     },
   };
 }

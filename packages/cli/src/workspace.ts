@@ -3,11 +3,12 @@ import { join } from "node:path";
 import { DEFAULT_SCHEMA_PATH } from "@agentgate/cedar";
 import { AgentGateError, type AuditSink, Authority } from "@agentgate/core";
 import {
-  FileAuditLog,
+  type AuditWriter,
   FileKeyStore,
   FileRevocationList,
   type GateConfig,
   JsonFileAgentRegistry,
+  openAuditWriter,
 } from "@agentgate/core/node";
 
 /** An AgentGate directory opened for the CLI: its config and its file-backed parts. */
@@ -83,30 +84,16 @@ export async function openWorkspace(
 }
 
 /**
- * Opens the directory with its audit log attached, so that key rotations and revocations are
- * recorded (`key_rotation`, `revocation`). When a running gate holds the log, the workspace opens
- * without it and `unaudited` says why: the caller still makes the change (a revocation must never
- * wait) and reports that it went to the revocation list and key store only.
+ * Opens the directory with a writer of its audit log, for a command or server that changes state
+ * (SECURITY.md K83): the log's own chain when no gate holds it, else this process's own chain
+ * under `audit/writers/` (see `openAuditWriter`). Rejects with `audit_unavailable` when no chain
+ * can be opened: the caller then makes no change.
  */
 export async function openAuditedWorkspace(
   directory: string,
-): Promise<{ workspace: Workspace; close(): Promise<void>; unaudited?: string }> {
+): Promise<{ workspace: Workspace; audit: AuditWriter; close(): Promise<void> }> {
   // No trust domain here: let openWorkspace say what to do, before any audit directory is made.
-  if (!existsSync(join(directory, "config.json"))) await openWorkspace(directory);
-  let log: FileAuditLog;
-  try {
-    log = await FileAuditLog.open({ directory: join(directory, "audit") });
-  } catch (error) {
-    return {
-      workspace: await openWorkspace(directory),
-      close: async () => {},
-      unaudited: error instanceof Error ? error.message : String(error),
-    };
-  }
-  try {
-    return { workspace: await openWorkspace(directory, { audit: log }), close: () => log.close() };
-  } catch (error) {
-    await log.close();
-    throw error;
-  }
+  const workspace = await openWorkspace(directory);
+  const audit = await openAuditWriter(workspace.audit);
+  return { workspace, audit, close: () => audit.close() };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CedarPolicyClient } from "@agentgate/cedar";
+import { MemoryAuditSink } from "@agentgate/core";
 import { createApp, type RouteModule } from "../src/server/app.js";
 import { openWorkspace } from "../src/workspace.js";
 
@@ -40,16 +41,18 @@ export async function todoApp(
   writeFileSync(join(dir, "policies", "entities.json"), JSON.stringify([...roles, ...users]));
   const workspace = await openWorkspace(dir);
   const policy = CedarPolicyClient.fromDirectory(workspace.policies);
+  const audit = new MemoryAuditSink();
   const app = createApp(
     {
       workspace,
       policy,
+      audit,
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
       baseUrl: () => "https://pdp.todo.test",
     },
     options.modules === undefined ? {} : { modules: options.modules },
   );
-  return { app, dir, workspace, policy };
+  return { app, dir, workspace, policy, audit };
 }
 
 /** A JSON POST through `app.request()`. */

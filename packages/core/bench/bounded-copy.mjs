@@ -1,4 +1,4 @@
-// `pnpm bench` for the argument copy (SECURITY-CASES L87): what it costs to refuse each hostile
+// `pnpm bench` for the argument copy (SECURITY.md L87): what it costs to refuse each hostile
 // argument (time and peak memory beyond the argument's own size, each in a fresh process so one
 // case's garbage cannot hide another's), and a normal copy before and after the bounds moved
 // ahead of the walk.

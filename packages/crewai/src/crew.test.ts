@@ -229,6 +229,35 @@ describe("crew tools and identity", () => {
     });
   });
 
+  it("K85: a tool name the agent does not have is an audited denial naming the agent", async () => {
+    const context = await setup();
+    const researcher = new Agent({
+      role: "Researcher",
+      goal: "g",
+      identity: RESEARCHER,
+      tools: [context.webSearch],
+      llm: fakeModel()
+        .respondWithTools([{ name: "shell_exec", args: { command: "rm -rf /" }, id: "1" }])
+        .respond(new AIMessage("gave up")),
+    });
+    const crew = new Crew({
+      agents: [researcher],
+      tasks: [new Task({ description: "a", expectedOutput: "x" })],
+      gate: context.gate,
+      audience: AUDIENCE,
+    });
+    expect((await crew.kickoff()).output).toBe("gave up");
+    expect(context.ran).toEqual([]);
+    expect(context.audit.events).toEqual([
+      expect.objectContaining({
+        type: "decision",
+        agent: RESEARCHER,
+        tool: { name: "shell_exec" },
+        decision: expect.objectContaining({ allowed: false, code: "access_denied" }),
+      }),
+    ]);
+  });
+
   it("secureCrewAgent wraps any CrewAI-shaped agent's tools with the gate under its own credential", async () => {
     const { CredentialProvider } = await import("@agentgate/core");
     const context = await setup();

@@ -166,7 +166,7 @@ export class Crew {
         const chosen = tools.find((entry) => entry.name === call.name);
         const content =
           chosen === undefined
-            ? `Unknown tool ${call.name}.`
+            ? await this.#refuseUnknown(call.name, call.args, credential)
             : await this.#run(chosen, call.args, credential);
         messages.push(new ToolMessage({ content, tool_call_id: call.id ?? "", name: call.name }));
       }
@@ -193,6 +193,23 @@ export class Crew {
         return `Tool execution blocked by AgentGate. Tool: ${chosen.name}. Reason: ${error.safeMessage}`;
       return `Error executing tool ${chosen.name}: ${error instanceof Error ? error.message : String(error)}`;
     }
+  }
+
+  /** A tool name the agent does not have: an audited denial through the gate (K85), told to the model. */
+  async #refuseUnknown(name: string, args: unknown, credential: CredentialSource): Promise<string> {
+    const shown = name.slice(0, 256);
+    await this.#options.gate.refuse(
+      {
+        tool: { name: shown, action: "execute" },
+        arguments: args,
+        credential,
+        metadata: { framework: "crew" },
+      },
+      new AgentGateError("access_denied", `Unknown tool ${shown}.`, {
+        safeMessage: "No such tool.",
+      }),
+    );
+    return `Unknown tool ${shown}.`;
   }
 
   /** The delegation tools of an agent that may delegate (the manager always may). */

@@ -1,4 +1,4 @@
-import { AgentGateError, type Gate, isAgentGateError, isApprovalSuspended } from "@agentgate/core";
+import { type Gate, isAgentGateError, isApprovalSuspended } from "@agentgate/core";
 import { ToolMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { createMiddleware } from "langchain";
@@ -62,9 +62,7 @@ export function agentGateMiddleware(options: AgentGateMiddlewareOptions) {
       } as never);
       let toolFailed = false;
       try {
-        if (credential === undefined) {
-          throw new AgentGateError("token_invalid", "No agent credential for this run.");
-        }
+        // No credential is the gate's denial to record (K85), not ours to throw.
         return await options.gate.invoke(
           {
             tool: descriptor,

@@ -11,6 +11,7 @@ import {
   DynamicStructuredTool,
   StructuredTool,
   type StructuredToolInterface,
+  ToolInputParsingException,
   type ToolRunnableConfig,
 } from "@langchain/core/tools";
 import { denialMessage } from "./denial.js";
@@ -78,14 +79,12 @@ export function protectTool<T extends StructuredToolInterface>(
     const toolConfig = config as ToolRunnableConfig | undefined;
     const toolCallId = toolConfig?.toolCall?.id;
     try {
-      const credential = resolveCredential(options, config);
-      if (credential === undefined)
-        throw new AgentGateError("token_invalid", "No agent credential for this run.");
+      // No credential is the gate's denial to record (K85), not ours to throw.
       return await options.gate.invoke(
         {
           tool: descriptor,
           arguments: args,
-          credential,
+          credential: resolveCredential(options, config),
           metadata: {
             framework: "langchain",
             ...(toolCallId === undefined ? {} : { toolCallId }),
@@ -108,7 +107,7 @@ export function protectTool<T extends StructuredToolInterface>(
     returnDirect?: boolean;
     metadata?: Record<string, unknown>;
   };
-  const wrapped = new DynamicStructuredTool({
+  const wrapped = new GatedTool({
     name: tool.name,
     description: tool.description,
     schema: tool.schema as never,
@@ -121,7 +120,70 @@ export function protectTool<T extends StructuredToolInterface>(
     },
   });
   Object.defineProperty(wrapped, PROTECTED, { value: true });
+  wrapped.refuse = async (raw, error, config) => {
+    const toolCallId = config?.toolCall?.id;
+    const denial = await options.gate.refuse(
+      {
+        tool: descriptor,
+        arguments: raw,
+        credential: resolveCredential(options, config),
+        metadata: { framework: "langchain", ...(toolCallId === undefined ? {} : { toolCallId }) },
+      },
+      new AgentGateError(
+        "invalid_arguments",
+        `Invalid arguments: ${error.message}`.slice(0, 1000),
+        {
+          safeMessage: "The tool arguments are not valid.",
+        },
+      ),
+    );
+    if (toolCallId !== undefined && options.onDenied !== "throw")
+      return denialMessage(denial, toolCallId, tool.name);
+    throw denial;
+  };
   return wrapped;
+}
+
+/**
+ * The protected tool. LangChain checks arguments against the schema before the tool's function
+ * runs, so a bad call would be refused without the gate ever hearing of it: that refusal is
+ * recorded through the gate as an `invalid_arguments` denial instead (SECURITY.md K85).
+ */
+class GatedTool extends DynamicStructuredTool {
+  refuse:
+    | ((raw: unknown, error: Error, config: ToolRunnableConfig | undefined) => Promise<unknown>)
+    | undefined;
+
+  override async call(
+    arg: unknown,
+    configArg?: Parameters<DynamicStructuredTool["call"]>[1],
+    tags?: string[],
+  ): Promise<never> {
+    try {
+      return (await super.call(arg as never, configArg, tags)) as never;
+    } catch (error) {
+      if (!(error instanceof ToolInputParsingException) || this.refuse === undefined) throw error;
+      const config = (
+        typeof configArg === "object" && !Array.isArray(configArg) ? configArg : undefined
+      ) as ToolRunnableConfig | undefined;
+      const toolCall = _isToolCallLike(arg) ? arg : undefined;
+      const raw = toolCall === undefined ? arg : toolCall.args;
+      return (await this.refuse(
+        raw,
+        error,
+        toolCall === undefined ? config : { ...config, toolCall: toolCall as never },
+      )) as never;
+    }
+  }
+}
+
+function _isToolCallLike(value: unknown): value is { args: unknown; id?: string } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { type?: unknown }).type === "tool_call" &&
+    "args" in value
+  );
 }
 
 /**

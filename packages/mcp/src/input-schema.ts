@@ -12,7 +12,7 @@ const DRAFTS: ReadonlyArray<readonly [RegExp, SchemaDraft]> = [
 /**
  * A Standard Schema that validates arguments against an MCP tool's `inputSchema` (JSON Schema),
  * so the gate refuses arguments the tool does not accept with `invalid_arguments`, before any
- * policy sees them, and audits the refusal (SECURITY-CASES L92). The dialect comes from the
+ * policy sees them, and audits the refusal (SECURITY.md L92). The dialect comes from the
  * schema's `$schema`; without one it is JSON Schema 2020-12, the MCP default.
  *
  * A schema the validator cannot use (a `$ref` it cannot resolve, a keyword of the wrong type)

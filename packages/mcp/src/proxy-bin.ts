@@ -124,7 +124,7 @@ async function main(): Promise<number> {
       : { pins: { pins: new ToolPins(values.pins), audit: gate.audit } }),
   });
   // Whichever comes first ends the proxy: a proxy left running would hold the audit log's
-  // writer lock, and every later start would fail (SECURITY-CASES L93).
+  // writer lock, and every later start would fail (SECURITY.md L93).
   const stopped = new Promise<"client" | "upstream">((resolve) => {
     proxy.onclose = () => resolve("client");
     process.stdin.once("end", () => resolve("client"));

@@ -63,7 +63,7 @@ export interface McpProxyOptions {
  * agent's token does not leave for the upstream (SECURITY.md F49). A denial is a
  * `CallToolResult` with `isError: true` and the safe reason.
  *
- * Names are taken in their canonical form only (SECURITY-CASES L88): `serverId` must be one
+ * Names are taken in their canonical form only (SECURITY.md L88): `serverId` must be one
  * (else `invalid_configuration`); a tool the upstream announces under a name that is not (a
  * zero-width character, a look-alike letter, upper case...) is never listed nor forwarded; and a
  * call naming one is denied by the gate as `invalid_arguments`, audited, before any policy.
@@ -165,16 +165,33 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
     const { name } = request.params;
     try {
+      // No token, or a name upstream does not list: the gate's denial to record (K85).
       const credential = credentialOf(request.params._meta);
-      if (credential === undefined) {
-        throw new AgentGateError("token_invalid", "The MCP request carries no agent token.");
-      }
+      // Without a token, nothing is listed upstream: the refusal below records token_invalid.
       // The gate refuses a name that is not canonical, and audits the refusal (L88).
-      const entry = isToolName(name)
-        ? await entryFor(name)
-        : { descriptor: { name, server: options.serverId } };
+      const entry =
+        credential === undefined
+          ? undefined
+          : isToolName(name)
+            ? await entryFor(name)
+            : { descriptor: { name, server: options.serverId } };
       if (entry === undefined) {
-        return errorResult(`Unknown tool: ${name}`);
+        const denial = await options.gate.refuse(
+          {
+            tool: { name: name.slice(0, 256), server: options.serverId, action: "execute" },
+            arguments: request.params.arguments ?? {},
+            credential,
+            metadata: { framework: "mcp-proxy" },
+          },
+          new AgentGateError("access_denied", `Unknown tool ${name.slice(0, 256)}.`, {
+            safeMessage: "No such tool.",
+          }),
+        );
+        return errorResult(
+          denial.code === "access_denied"
+            ? `Unknown tool: ${name.slice(0, 256)}`
+            : `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
+        );
       }
       return await options.gate.invoke(
         {

@@ -9,6 +9,8 @@ import {
 } from "@agentgate/core";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import {
+  type CallToolRequest,
+  CallToolRequestSchema,
   ListToolsRequestSchema,
   type ListToolsResult,
   type ToolAnnotations,
@@ -54,7 +56,7 @@ type ToolConfig = { annotations?: ToolAnnotations; description?: string; inputSc
  * the tool's policy, else its annotations (`readOnlyHint` → read, `destructiveHint` → delete,
  * otherwise execute). Annotations come from the server's own code here, so they are trusted.
  * The server id, and each tool's name as it is registered, must be canonical (lowercase ASCII,
- * see `parseToolName`): otherwise `invalid_configuration` is thrown (SECURITY-CASES L88).
+ * see `parseToolName`): otherwise `invalid_configuration` is thrown (SECURITY.md L88).
  *
  * @example
  * ```ts
@@ -83,9 +85,8 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
     descriptors.set(name, descriptor);
     const guarded = async (args: unknown, extra: Extra) => {
       try {
+        // No token is the gate's denial to record (K85), not ours to throw.
         const credential = extra.authInfo?.token ?? tokenFromMeta(extra._meta);
-        if (credential === undefined)
-          throw new AgentGateError("token_invalid", "The MCP request carries no agent token.");
         return await options.gate.invoke(
           { tool: descriptor, arguments: args ?? {}, credential, metadata: { framework: "mcp" } },
           // The tool gets the arguments the policy saw (the gate's frozen copy), never the request's.
@@ -114,12 +115,62 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
     const handler =
       config.inputSchema === undefined ? (extra: Extra) => guarded(undefined, extra) : guarded;
     const registered = register(name, config, handler as Handler);
-    if (options.filterToolsList !== false && !listGuarded) {
+    if (!listGuarded) {
       listGuarded = true;
-      filterToolsList(server, options.gate, descriptors);
+      if (options.filterToolsList !== false) filterToolsList(server, options.gate, descriptors);
+      refuseUnknownTools(server, options, descriptors);
     }
     return registered;
   };
+}
+
+/**
+ * Wraps the server's `tools/call` handler so that a call naming no registered tool, which the SDK
+ * would refuse on its own, is an audited denial through the gate first (SECURITY.md K85).
+ */
+function refuseUnknownTools(
+  server: McpServer,
+  options: GuardMcpServerOptions,
+  descriptors: ReadonlyMap<string, ToolDescriptor>,
+): void {
+  const handlers = (
+    server.server as unknown as {
+      _requestHandlers?: Map<string, (request: CallToolRequest, extra: Extra) => Promise<unknown>>;
+    }
+  )._requestHandlers;
+  const original = handlers?.get("tools/call");
+  if (original === undefined) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      "This MCP SDK version has no tools/call handler to guard.",
+    );
+  }
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const name = request.params.name;
+    if (descriptors.has(name)) return original(request, extra as Extra) as never;
+    const denial = await options.gate.refuse(
+      {
+        tool: { name: String(name).slice(0, 256), server: options.serverId, action: "execute" },
+        arguments: request.params.arguments ?? {},
+        credential:
+          (extra as Extra).authInfo?.token ??
+          tokenFromMeta(request.params._meta as Record<string, unknown> | undefined),
+        metadata: { framework: "mcp" },
+      },
+      new AgentGateError("access_denied", `Unknown tool ${String(name).slice(0, 256)}.`, {
+        safeMessage: "No such tool.",
+      }),
+    );
+    return {
+      isError: true,
+      content: [
+        {
+          type: "text" as const,
+          text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
+        },
+      ],
+    };
+  });
 }
 
 /** The gate's view of an MCP tool. */

@@ -2,7 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
 /**
  * A tool result with `isError: true`, thrown inside `gate.invoke` so that the gate records the
- * call as `failed` (SECURITY-CASES L92), then caught and returned to the caller unchanged.
+ * call as `failed` (SECURITY.md L92), then caught and returned to the caller unchanged.
  */
 export class ToolErrorResult extends Error {
   override readonly name = "ToolErrorResult";

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CedarPolicyClient } from "@agentgate/cedar";
-import { type AccessRequest, AuthZenPolicyClient } from "@agentgate/core";
+import { type AccessRequest, AuthZenPolicyClient, MemoryAuditSink } from "@agentgate/core";
 import { accessTime } from "@agentgate/core/internal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initialised, SUPPORT } from "../../test/workspace.js";
@@ -29,7 +29,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, "policies", "policies.cedar"), POLICY);
   const workspace = await openWorkspace(dir);
   policy = CedarPolicyClient.fromDirectory(workspace.policies);
-  app = createApp({ workspace, policy, baseUrl: () => BASE });
+  app = createApp({ workspace, policy, audit: new MemoryAuditSink(), baseUrl: () => BASE });
 });
 afterAll(async () => {
   await policy.close();

@@ -1,4 +1,5 @@
 import type { CedarPolicyClient } from "@agentgate/cedar";
+import type { AuditSink } from "@agentgate/core";
 import type { Workspace } from "../workspace.js";
 
 /** What every route module of the server is built from. */
@@ -7,6 +8,11 @@ export interface ServerContext {
   readonly workspace: Workspace;
   /** The embedded engine deciding AuthZEN requests. */
   readonly policy: CedarPolicyClient;
+  /**
+   * Where admin changes and token exchanges are recorded, each before it takes effect
+   * (SECURITY.md K83): a change whose event cannot be written is not made.
+   */
+  readonly audit: AuditSink;
   /** Bearer token of `/admin/*`; without it the admin endpoints answer 403. */
   readonly adminToken?: string;
   /** The URL clients reach the server at (`https://…` when served over TLS), known once listening. */

@@ -2,6 +2,7 @@ import { isAgentGateError } from "@agentgate/core";
 import { SCOPE_PATTERN } from "@agentgate/core/internal";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { auditedExchange, type ExchangeFacts } from "../server-audit.js";
 import { HttpError } from "./http-error.js";
 import { jsonObject } from "./json-body.js";
 import type { ServerContext } from "./server-context.js";
@@ -47,11 +48,13 @@ async function exchangeForm(c: Context): Promise<Record<string, unknown>> {
 /**
  * RFC 8693 token exchange for delegation: the delegate proves itself with `actor_token` (a token
  * of its own, addressed to this issuer); the authority attenuates (narrower scope, shorter life)
- * and refuses what it may not grant (`invalid_scope`, `invalid_grant`).
+ * and refuses what it may not grant (`invalid_scope`, `invalid_grant`). Every exchange, granted
+ * or refused, is a `token_exchange` event; a granted token leaves only once its event is written
+ * (SECURITY.md K83, L89).
  */
 export function tokenRoutes(context: ServerContext): Hono {
   const { workspace } = context;
-  return new Hono().post("/token", async (c) => {
+  const exchange = async (c: Context, facts: ExchangeFacts) => {
     const form = await exchangeForm(c);
     if (form.grant_type !== TOKEN_EXCHANGE)
       throw new HttpError(400, "unsupported_grant_type", "only token exchange is supported");
@@ -63,6 +66,7 @@ export function tokenRoutes(context: ServerContext): Hono {
         : new HttpError(400, "invalid_request", `${member}: ${parsed.error.issues[0]?.message}`);
     }
     const request = parsed.data;
+    facts.audience = request.audience;
     const actor = await workspace.authority
       .verifier({ cacheSize: 0 })
       .verify(request.actor_token, { audience: workspace.authority.issuer })
@@ -73,18 +77,23 @@ export function tokenRoutes(context: ServerContext): Hono {
           `actor_token: ${isAgentGateError(error) ? error.safeMessage : "invalid"}`,
         );
       });
+    facts.actor = actor.agent.toString();
     const scope = request.scope ? request.scope.split(" ") : undefined;
     const issued = await workspace.authority.delegate(request.subject_token, {
       to: actor.agent.toString(),
       audience: request.audience,
       ...(scope ? { scope } : {}),
     });
-    return c.json({
+    facts.issued = issued;
+    return {
       access_token: issued.token,
       issued_token_type: JWT_TYPE,
       token_type: "Bearer",
       expires_in: issued.expiresAt - issued.issuedAt,
       scope: issued.scopes.join(" "),
-    });
-  });
+    };
+  };
+  return new Hono().post("/token", async (c) =>
+    c.json(await auditedExchange(context.audit, (facts) => exchange(c, facts))),
+  );
 }

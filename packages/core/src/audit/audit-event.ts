@@ -12,6 +12,12 @@ export const AUDIT_SCHEMA_VERSION = 1;
  * - `revocation`, `key_rotation`: identity life-cycle changes.
  * - `tool_changed`: a tool's description or schema changed after it was pinned (MCP rug pull).
  * - `log_recovered`: the audit log found a record torn by a crash when it reopened, and cut it.
+ * - `agent_change`: an agent was registered, updated, suspended or resumed (`details.change`).
+ * - `policy_loaded`: a policy set was loaded or reloaded (`details.hash`, `details.version`).
+ * - `token_exchange`: an RFC 8693 exchange was granted or refused (`decision`).
+ * - `config_change`: a trust domain's configuration was created or changed.
+ *
+ * Every state change (K83) carries `actor`: who made it.
  */
 export const auditEventTypeSchema = z.enum([
   "decision",
@@ -22,6 +28,10 @@ export const auditEventTypeSchema = z.enum([
   "key_rotation",
   "tool_changed",
   "log_recovered",
+  "agent_change",
+  "policy_loaded",
+  "token_exchange",
+  "config_change",
 ]);
 /** The type of an {@link AuditEvent} (see {@link auditEventTypeSchema}). */
 export type AuditEventType = z.infer<typeof auditEventTypeSchema>;
@@ -44,6 +54,14 @@ export const auditEventSchema = z.strictObject({
   invocationId: z.string().max(128).optional(),
   /** The acting agent. */
   agent: shortText.optional(),
+  /**
+   * Who made a state change (SECURITY.md K83): an OS user at the CLI (`user`), an admin
+   * bearer token by its id (`admin`), an agent (`agent`), or a service acting on its own
+   * (`service`, e.g. a policy reload seen by a watching server).
+   */
+  actor: z
+    .strictObject({ type: z.enum(["user", "admin", "agent", "service"]), id: shortText })
+    .optional(),
   /** On whose behalf (token `sub`). */
   principal: shortText.optional(),
   /** Principal first, acting agent last. */

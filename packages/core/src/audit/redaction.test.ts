@@ -44,6 +44,20 @@ describe("createRedactor", () => {
     expect(input.password).toBe("hunter2"); // the input is not touched
   });
 
+  it("E44: a secret written into free text never reaches the event: an SSN in prose is masked", () => {
+    const output = createRedactor()({
+      note: "Caller gave ssn 123-45-6789 and asked for a refund",
+      items: [{ comment: "SSN: 078-05-1120" }],
+    });
+    const text = JSON.stringify(output);
+    expect(text).not.toContain("123-45-6789");
+    expect(text).not.toContain("078-05-1120");
+    expect(output).toEqual({
+      note: "Caller gave ssn [REDACTED] and asked for a refund",
+      items: [{ comment: "SSN: [REDACTED]" }],
+    });
+  });
+
   it("drops or hashes (keyed) instead of masking when asked", () => {
     const key = "audit-hmac-key";
     const hashed = createRedactor({

@@ -4,6 +4,8 @@
  * and its regular expressions are linear-time (I68).
  */
 
+import { scrubSecrets } from "./secret-patterns.js";
+
 /** Options of {@link createRedactor}. */
 export interface RedactionOptions {
   /**
@@ -18,12 +20,19 @@ export interface RedactionOptions {
    * secrets cannot be recovered by hashing guesses. Without it, `hash` masks.
    */
   readonly hash?: (value: string) => string;
-  /** Member names whose values are always redacted. Default: password, secret, token, API key, authorization, cookie, SSN, private key, credential. */
+  /** Member names whose values are always redacted. Default: password, secret, token, API key, auth, authorization, cookie, SSN, private key, credential. */
   readonly keyPattern?: RegExp;
   /** Deeper values become `[TRUNCATED]`. Default 16. */
   readonly maxDepth?: number;
   /** Longer strings are cut. Default 2,048. */
   readonly maxStringLength?: number;
+  /**
+   * Also mask secrets inside free text (SECURITY.md K86): provider tokens (AWS, Google,
+   * GitHub, GitLab, Slack, Stripe, npm, SendGrid, `sk-` keys), Basic and Bearer values, private
+   * key blocks, credentials in URLs and connection strings, `password=…` assignments and SSNs.
+   * JWTs and card numbers are always masked. Default `true`.
+   */
+  readonly freeText?: boolean;
 }
 
 /**
@@ -34,7 +43,7 @@ export type Redactor = (value: unknown, extraPaths?: readonly string[]) => unkno
 
 const MASK = "[REDACTED]";
 const DEFAULT_KEYS =
-  /pass(?:word|wd|phrase)?|secret|token|api[-_ ]?key|authori[sz]ation|cookie|ssn|social[-_ ]?security|private[-_ ]?key|credential|card[-_ ]?number|cvv|cvc/i;
+  /pass(?:word|wd|phrase)?|secret|token|api[-_ ]?key|authori[sz]ation|(?<![a-z])auth(?![a-z])|cookie|ssn|social[-_ ]?security|private[-_ ]?key|credential|card[-_ ]?number|cvv|cvc/i;
 // Linear-time matching only (I68): maximal runs of token characters are found by one
 // non-backtracking pattern, and JWTs inside a run are found by splitting it on dots.
 const TOKEN_RUN = /[A-Za-z0-9_.-]+/g;
@@ -57,6 +66,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   const maxLength = options.maxStringLength ?? 2048;
   const basePaths = (options.paths ?? []).map(splitPath);
   const mode = options.mode ?? "mask";
+  const freeText = options.freeText ?? true;
   const replace = (value: unknown): unknown =>
     mode === "hash" && options.hash !== undefined ? `hash:${options.hash(stringOf(value))}` : MASK;
 
@@ -70,7 +80,7 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
     while (stack.length > 0) {
       const { source, path, set } = stack.pop() as (typeof stack)[number];
       if (typeof source === "string") {
-        set(scrubString(source, maxLength));
+        set(scrubString(source, maxLength, freeText));
       } else if (typeof source !== "object" || source === null) {
         set(
           typeof source === "bigint" || typeof source === "function" || typeof source === "symbol"
@@ -108,13 +118,14 @@ export function createRedactor(options: RedactionOptions = {}): Redactor {
   };
 }
 
-function scrubString(text: string, maxLength: number): string {
+function scrubString(text: string, maxLength: number, freeText: boolean): string {
   // Scrub before cutting, so a cut never splits a secret past recognition.
   // Each pass runs only when it could change something: a JWT starts "eyJ", a card number has
   // at least 13 characters (most arguments are short identifiers, on every call).
   let scrubbed = text.includes("eyJ") ? text.replace(TOKEN_RUN, maskJwts) : text;
   if (scrubbed.length >= 13)
     scrubbed = scrubbed.replace(DIGIT_RUN, (run) => (luhn(run) ? MASK : run));
+  if (freeText) scrubbed = scrubSecrets(scrubbed);
   return scrubbed.length > maxLength ? `${scrubbed.slice(0, maxLength)}…[TRUNCATED]` : scrubbed;
 }
 

@@ -60,6 +60,13 @@ export interface GateOptions {
   readonly redactor?: Redactor;
   /** How long a decision may take before the call is denied (`policy_unavailable`). Default 2,000 ms. */
   readonly decisionTimeoutMs?: number;
+  /**
+   * How long an audit write may take (SECURITY.md K84). A `decision` or `approval` event not
+   * acknowledged by then denies the call (`audit_unavailable`) and the tool does not run; a late
+   * `outcome` event is reported through `onAuditError`. A sink that never answers thus never
+   * hangs a call. Default 2,000 ms.
+   */
+  readonly auditTimeoutMs?: number;
   /** How long an approval may take before the call is denied (`approval_denied`). Default 120,000 ms. */
   readonly approvalTimeoutMs?: number;
   /** Action kinds a `supervised` agent needs approval for. Default `["write", "delete"]`. */
@@ -127,6 +134,7 @@ export class Gate {
   readonly #redact: Redactor;
   readonly #createId: () => string;
   readonly #bounds: CopyBounds;
+  readonly #auditTimeoutMs: number;
 
   constructor(options: GateOptions) {
     this.#options = options;
@@ -144,6 +152,10 @@ export class Gate {
       if (options[port] === undefined) {
         throw new AgentGateError("invalid_configuration", `The gate needs a ${port}.`);
       }
+    }
+    this.#auditTimeoutMs = options.auditTimeoutMs ?? 2000;
+    if (!(this.#auditTimeoutMs > 0)) {
+      throw new AgentGateError("invalid_configuration", "auditTimeoutMs must be positive.");
     }
     this.#redact = options.redactor ?? createRedactor();
     this.#createId = options.createId ?? randomId;
@@ -301,6 +313,51 @@ export class Gate {
         ...(isAgentGateError(outcome.error) ? { errorCode: outcome.error.code } : {}),
       },
     });
+  }
+
+  /**
+   * Records a call an adapter refuses before it can reach {@link Gate.invoke} (SECURITY.md
+   * K85): a framework's own schema check that rejected the arguments, a tool name the adapter
+   * does not know. The gate authenticates the credential to name the caller and writes a denied
+   * `decision` event with `error`'s code and reason (or the authentication failure's, which
+   * comes first, as in `invoke`). Resolves with the denial for the adapter to report; never runs
+   * anything, and a failing sink is reported through `onAuditError`, never thrown.
+   *
+   * @example
+   * ```ts
+   * if (!known.has(name)) throw await gate.refuse(
+   *   { tool: { name }, arguments: args, credential },
+   *   new AgentGateError("access_denied", `Unknown tool ${name}.`),
+   * );
+   * ```
+   */
+  async refuse(
+    invocation: Omit<ToolInvocation, "arguments"> & { arguments?: unknown },
+    error: AgentGateError,
+  ): Promise<AgentGateError> {
+    const facts: MutableFacts = {
+      invocationId: this.#createId(),
+      invocation: { ...invocation, arguments: invocation.arguments },
+    };
+    let denial: unknown = error;
+    try {
+      const credential = credentialOf(facts.invocation);
+      const token = typeof credential === "string" ? credential : await credential;
+      try {
+        facts.agent = await this.#options.verifier.verify(token, {
+          audience: this.#options.audience,
+        });
+      } catch (authError) {
+        facts.tokenFingerprint =
+          typeof token === "string" ? await tokenFingerprint(token) : undefined;
+        throw authError;
+      }
+    } catch (authError) {
+      denial = authError;
+    }
+    const copy = boundedCopy(invocation.arguments ?? {}, this.#bounds);
+    if (copy.ok) facts.arguments = this.#redact(copy.value);
+    return this.#deny(denial, facts);
   }
 
   /**
@@ -571,13 +628,27 @@ export class Gate {
     });
   }
 
-  /** The sink's own promise, with a synchronous throw turned into a rejection. */
+  /**
+   * The sink's own promise, with a synchronous throw turned into a rejection, bounded by the
+   * audit deadline (K84): an unanswered write counts as a failed one.
+   */
   #sinkWrite(event: AuditEvent): Promise<void> {
+    let pending: Promise<void>;
     try {
-      return Promise.resolve(this.#options.audit.write(event));
+      pending = Promise.resolve(this.#options.audit.write(event));
     } catch (error) {
       return Promise.reject(error);
     }
+    const ms = this.#auditTimeoutMs;
+    return withDeadline(
+      pending,
+      ms,
+      () =>
+        new AgentGateError(
+          "audit_unavailable",
+          `The audit sink did not acknowledge the ${event.type} event within ${ms} ms.`,
+        ),
+    );
   }
 
   #reportAuditError(error: AgentGateError, event: AuditEvent): void {

@@ -18,8 +18,12 @@ export interface ToolInvocation {
   readonly tool: ToolDescriptor;
   /** The raw arguments, as the model produced them. */
   readonly arguments: unknown;
-  /** The agent's token, or a provider that returns a fresh one. */
-  readonly credential: CredentialSource;
+  /**
+   * The agent's token, or a provider that returns a fresh one. `undefined` when the adapter found
+   * none: the gate denies the call (`token_invalid`) and records the denial (K85), so adapters
+   * pass what they found rather than refuse before the gate.
+   */
+  readonly credential: CredentialSource | undefined;
   readonly metadata?: InvocationMetadata;
   /**
    * Trusted request facts from the integrator (never from the model), merged into the policy

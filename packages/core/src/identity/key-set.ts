@@ -44,7 +44,7 @@ export class JwksKeySet implements KeySet {
   /**
    * Fetches a published JWKS (an authority's `/.well-known/jwks.json`) and imports it. The URL is
    * vetted first with `checkMetadataUrl` (https only, no loopback, private or link-local
-   * address: SECURITY-CASES I67) and redirects are refused, since a redirect could lead to such
+   * address: SECURITY.md I67) and redirects are refused, since a redirect could lead to such
    * an address. Throws `invalid_configuration` for a refused URL and `key_store_invalid` for a
    * failed fetch or a malformed, oversized or duplicate-member document.
    *

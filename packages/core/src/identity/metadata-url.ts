@@ -5,14 +5,14 @@ export interface MetadataUrlOptions {
   /**
    * Accepts `http:` and loopback, private and link-local addresses too. For tests and local
    * development only: a server that can make AgentGate fetch from inside the network is a
-   * server-side request forgery (SECURITY-CASES I67). Default `false`.
+   * server-side request forgery (SECURITY.md I67). Default `false`.
    */
   readonly allowInsecureMetadataUrls?: boolean;
 }
 
 /**
  * Vets a URL that AgentGate is about to fetch metadata or keys from (a JWKS, authorization or
- * resource metadata), before any request is made (SECURITY-CASES I67). Refuses, with
+ * resource metadata), before any request is made (SECURITY.md I67). Refuses, with
  * `invalid_configuration` and `details.check: "metadata_url"`:
  * - anything but `https:`, and URLs with user info;
  * - `localhost`, `*.localhost`, `*.local`, `*.internal` and single-label host names;

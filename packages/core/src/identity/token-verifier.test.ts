@@ -501,7 +501,7 @@ function twinOf(token: string): string {
   return token.slice(0, -1) + alphabet[(index & ~0x0f) | ((index + 1) & 0x0f)];
 }
 
-/** The other valid ECDSA signature of an ES256 token: (r, s) → (r, n − s) (SECURITY-CASES J70). */
+/** The other valid ECDSA signature of an ES256 token: (r, s) → (r, n − s) (SECURITY.md J70). */
 function highSTwin(token: string): string {
   const n = BigInt("0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
   const [h, p, s] = token.split(".") as [string, string, string];

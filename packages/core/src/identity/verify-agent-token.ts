@@ -39,7 +39,7 @@ export interface UsableAgentToken {
 /**
  * The one answer to "is this token good": the gate calls it on every tool call, and so do the
  * CLI's `token verify` and any API helper, so none can say "valid" for a token every gate
- * refuses (SECURITY-CASES L90). It verifies the token (signature, claims, revocation of the
+ * refuses (SECURITY.md L90). It verifies the token (signature, claims, revocation of the
  * token, its key and every agent of its chain), then checks every agent of the chain in the
  * registry: unregistered (`agent_unknown`), suspended (`agent_suspended`) or expired
  * (`agent_expired`) agents are refused (B22, D37). A failing registry is `registry_unavailable`.

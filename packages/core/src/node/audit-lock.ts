@@ -24,6 +24,8 @@ export class AuditLock {
           throw new AgentGateError(
             "audit_unavailable",
             `The audit log is being written by process ${holder} (${path}); one writer per log.`,
+            // Lets a second process write a chain of its own instead (openAuditWriter).
+            { details: { check: "lock", holder } },
           );
         }
         rmSync(path, { force: true });

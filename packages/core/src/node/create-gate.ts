@@ -2,15 +2,27 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { AUDIT_SCHEMA_VERSION } from "../audit/audit-event.js";
 import type { AuditSink } from "../audit/audit-sink.js";
+import { systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { Gate, type GateOptions } from "../gate/gate.js";
 import { Authority } from "../identity/authority.js";
+import { randomId } from "../internal/random-id.js";
 import type { PolicyClient } from "../policy/policy-client.js";
 import { type AuditDurability, FileAuditLog } from "./file-audit-log.js";
 import { FileKeyStore } from "./file-key-store.js";
 import { FileRevocationList } from "./file-revocation-list.js";
 import { JsonFileAgentRegistry } from "./json-file-agent-registry.js";
+
+/** What `@agentgate/cedar` reports on each policy load (its `PolicyLoad`). */
+interface PolicyLoad {
+  readonly version: number;
+  readonly hash?: string;
+  readonly files: readonly string[];
+  readonly reload: boolean;
+  readonly error?: string;
+}
 
 /** What `agentgate init` writes to `<directory>/config.json`. */
 export interface GateConfig {
@@ -86,9 +98,30 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
         audit,
         ...(config?.issuer === undefined ? {} : { issuer: config.issuer }),
       }));
+    // Each load and reload of the directory's policies is recorded with its hash (K83); the
+    // gate does not start unless the first one is in the log.
+    const loads: Promise<void>[] = [];
+    const record = (load: PolicyLoad) => {
+      const written = audit.write({
+        v: AUDIT_SCHEMA_VERSION,
+        id: randomId(),
+        type: "policy_loaded",
+        time: new Date((options.clock ?? systemClock).now()).toISOString(),
+        actor: { type: "service", id: "gate" },
+        details: { ...load, files: [...load.files] },
+      });
+      if (loads.length === 0) loads.push(written);
+      else
+        written.catch((error: unknown) =>
+          console.error(
+            `AgentGate: the policy_loaded event could not be written: ${String(error)}`,
+          ),
+        );
+    };
     policy =
       options.policy ??
-      (await cedarFrom(join(directory, "policies"), options.watchPolicies ?? true));
+      (await cedarFrom(join(directory, "policies"), options.watchPolicies ?? true, record));
+    await Promise.all(loads);
   } catch (error) {
     // Do not keep the log's writer lock for a gate that never started.
     if (options.audit === undefined) await audit.close();
@@ -130,10 +163,17 @@ function readConfig(directory: string): GateConfig | undefined {
  * Loads `@agentgate/cedar` from the application (resolved from the working directory, since
  * the core does not depend on it) and the policies of `directory`.
  */
-async function cedarFrom(directory: string, watch: boolean): Promise<PolicyClient> {
+async function cedarFrom(
+  directory: string,
+  watch: boolean,
+  onLoad: (load: PolicyLoad) => void,
+): Promise<PolicyClient> {
   let cedar: {
     CedarPolicyClient: {
-      fromDirectory(directory: string, options: { watch: boolean }): PolicyClient;
+      fromDirectory(
+        directory: string,
+        options: { watch: boolean; onLoad: (load: PolicyLoad) => void },
+      ): PolicyClient;
     };
   };
   try {
@@ -145,5 +185,5 @@ async function cedarFrom(directory: string, watch: boolean): Promise<PolicyClien
       "createGate needs a policy: install @agentgate/cedar (the embedded engine) or pass `policy`.",
     );
   }
-  return cedar.CedarPolicyClient.fromDirectory(directory, { watch });
+  return cedar.CedarPolicyClient.fromDirectory(directory, { watch, onLoad });
 }

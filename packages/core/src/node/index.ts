@@ -24,6 +24,13 @@ export {
   JsonFileAgentRegistry,
   type JsonFileAgentRegistryOptions,
 } from "./json-file-agent-registry.js";
+export {
+  type AuditWriter,
+  type AuditWriterOptions,
+  auditChains,
+  openAuditWriter,
+  WRITERS_DIRECTORY,
+} from "./open-audit-writer.js";
 export { SpoolingAuditSink } from "./spooling-audit-sink.js";
 export {
   type AuditQuery,

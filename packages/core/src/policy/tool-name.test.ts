@@ -12,7 +12,7 @@ import {
   toolNameProblem,
 } from "./tool-name.js";
 
-/** Every disguise of `drop_db` that SECURITY-CASES L88 lists, and a few more. */
+/** Every disguise of `drop_db` that SECURITY.md L88 lists, and a few more. */
 const DISGUISED_NAMES: ReadonlyArray<readonly [string, string]> = [
   ["zero-width space", "drop_db\u200b"],
   ["zero-width joiner inside", "drop\u200d_db"],

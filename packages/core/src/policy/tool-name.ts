@@ -1,7 +1,7 @@
 import { AgentGateError } from "../errors.js";
 
 /**
- * Tool names and server ids, as strictly as agent ids (SECURITY-CASES G55, L88). A policy that
+ * Tool names and server ids, as strictly as agent ids (SECURITY.md G55, L88). A policy that
  * forbids `drop_db` must not be sidestepped by `drop_db\u200b`, `DROP_DB`, `drop_db ` or a
  * Cyrillic `о`: so a name is accepted only in one canonical form, and anything else is refused
  * where the tool is declared (`invalid_configuration`) and where a name arrives from outside

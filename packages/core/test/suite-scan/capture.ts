@@ -5,7 +5,7 @@ import { PLANTED_PREFIX, scanPath } from "./scan.js";
 
 // Runs in every test worker (vitest `setupFiles`): before a temporary path of the suite is
 // removed, what it holds is scanned and any finding recorded, so the suite-wide scan at the end
-// (global-setup.ts) also covers what tests clean up after themselves (SECURITY-CASES I69).
+// (global-setup.ts) also covers what tests clean up after themselves (SECURITY.md I69).
 const suite = process.env.AGENTGATE_SUITE_DIR;
 const require = createRequire(import.meta.url);
 const fs = require("node:fs") as typeof import("node:fs");

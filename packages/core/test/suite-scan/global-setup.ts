@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Finding, scanPath } from "./scan.js";
 
 /**
- * The suite-wide secret scan (SECURITY-CASES I69). Before any test runs, every temporary file of
+ * The suite-wide secret scan (SECURITY.md I69). Before any test runs, every temporary file of
  * the suite is sent to one directory (`TMPDIR`), console output is captured there
  * (`onConsoleLog` in vitest.config.ts), and every removal of a temporary path first scans what
  * it removes (`capture.ts`). When the whole suite is done, what is left, every capture and every

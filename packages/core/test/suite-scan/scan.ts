@@ -2,7 +2,7 @@ import { closeSync, lstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 
 /**
- * What the suite-wide scan looks for (SECURITY-CASES I69): a raw JWT, a PEM private key, or a
+ * What the suite-wide scan looks for (SECURITY.md I69): a raw JWT, a PEM private key, or a
  * private JWK member. Only the kind and the file are ever reported, never the material.
  */
 const PATTERNS: ReadonlyArray<readonly [string, RegExp]> = [
