@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// `pnpm mutation`: mutation testing of the security-critical code with Stryker (see MUTATION.md).
+// Not part of CI: a full run takes tens of minutes on a 2-core machine. Each group of files is one
+// Stryker run with its own incremental file, so a re-run tests only the mutants whose code or
+// tests changed. String-literal mutants are excluded (messages are prose, not defences).
+//
+//   pnpm mutation                         every group of core and cedar
+//   pnpm mutation token-verifier gate     only these groups
+//
+// Its last line is the score: `mutation: N% of M mutants killed (K survived, T timed out)`.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const PACKAGES = ["core", "cedar"];
+
+/** Every group of every package, as `{ pkg, name }`. */
+async function allGroups() {
+  const groups = [];
+  for (const pkg of PACKAGES) {
+    const config = pathToFileURL(join(ROOT, "packages", pkg, "stryker.config.mjs")).href;
+    const { GROUPS } = await import(config);
+    for (const name of Object.keys(GROUPS)) groups.push({ pkg, name });
+  }
+  return groups;
+}
+
+/** Killed, survived, timed out and no-coverage counts per file from a Stryker JSON report. */
+function countsOf(report, packageDir) {
+  const files = {};
+  for (const [file, { mutants }] of Object.entries(report.files ?? {})) {
+    const counts = { killed: 0, survived: 0, timeout: 0, noCoverage: 0, other: 0 };
+    for (const { status } of mutants) {
+      if (status === "Killed") counts.killed++;
+      else if (status === "Survived") counts.survived++;
+      else if (status === "Timeout") counts.timeout++;
+      else if (status === "NoCoverage") counts.noCoverage++;
+      else counts.other++;
+    }
+    files[relative(ROOT, resolve(packageDir, file))] = counts;
+  }
+  return files;
+}
+
+const wanted = process.argv.slice(2);
+const groups = (await allGroups()).filter(
+  (group) => wanted.length === 0 || wanted.includes(group.name),
+);
+if (groups.length === 0) {
+  console.error(`mutation: no group named ${wanted.join(", ")}`);
+  process.exit(2);
+}
+
+// Stryker's sandbox runs the packages' built dist/ for the tests that spawn processes.
+spawnSync("npx", ["-y", "pnpm@12.21.0", "build"], { cwd: ROOT, stdio: "inherit" });
+
+const totals = {};
+let failedRuns = 0;
+for (const { pkg, name } of groups) {
+  const packageDir = join(ROOT, "packages", pkg);
+  console.log(`::: mutation ${pkg}/${name}`);
+  const run = spawnSync(
+    join(ROOT, "node_modules", ".bin", "stryker"),
+    ["run", "stryker.config.mjs"],
+    {
+      cwd: packageDir,
+      stdio: "inherit",
+      env: { ...process.env, STRYKER_GROUP: name },
+    },
+  );
+  const reportFile = join(packageDir, "reports", "mutation", `${name}.json`);
+  if (run.status !== 0 || !existsSync(reportFile)) {
+    console.log(`mutation ${pkg}/${name}: Stryker failed (exit ${run.status})`);
+    failedRuns++;
+    continue;
+  }
+  Object.assign(totals, countsOf(JSON.parse(readFileSync(reportFile, "utf8")), packageDir));
+}
+
+const score = (c) => {
+  const detected = c.killed + c.timeout;
+  const valid = detected + c.survived + c.noCoverage;
+  return valid === 0 ? 100 : (100 * detected) / valid;
+};
+const sum = { killed: 0, survived: 0, timeout: 0, noCoverage: 0, other: 0 };
+console.log("\n| file | killed | timed out | survived | no coverage | score |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+for (const [file, counts] of Object.entries(totals).sort()) {
+  for (const key of Object.keys(sum)) sum[key] += counts[key];
+  console.log(
+    `| ${file} | ${counts.killed} | ${counts.timeout} | ${counts.survived} | ${counts.noCoverage} | ${score(counts).toFixed(1)}% |`,
+  );
+}
+const total = sum.killed + sum.timeout + sum.survived + sum.noCoverage;
+if (failedRuns > 0) console.log(`mutation: ${failedRuns} group run(s) failed`);
+console.log(
+  `mutation: ${score(sum).toFixed(1)}% of ${total} mutants killed (${sum.survived} survived, ${sum.noCoverage} without coverage, ${sum.timeout} timed out)`,
+);
+process.exit(failedRuns > 0 ? 1 : 0);
