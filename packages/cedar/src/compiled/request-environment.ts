@@ -43,14 +43,7 @@ export function requestEnvironment(
   const principal = new EntityUid(uids.principal.type, uids.principal.id);
   const action = new EntityUid(uids.action.type, uids.action.id);
   const resource = new EntityUid(uids.resource.type, uids.resource.id);
-  const seen = new Set<string>();
-  for (const entity of entities) {
-    const key = new EntityUid(entity.uid.type, entity.uid.id).key;
-    // Cedar refuses an entity given twice (a subject that is also the resource): its answer.
-    if (seen.has(key)) throw new NeedsWasm("an entity given twice");
-    seen.add(key);
-    checkAttributes(entity, schema);
-  }
+  for (const entity of entities) checkAttributes(entity, schema);
   let store: Map<string, CedarEntity>;
   try {
     store = entityStoreFromJson(entities);
@@ -58,6 +51,9 @@ export function requestEnvironment(
     if (error instanceof NeedsWasm) throw error;
     throw new NeedsWasm(`an entity value (${(error as Error).message})`);
   }
+  // Cedar refuses an entity given twice (a subject that is also the resource): its answer. The
+  // store keeps one entry per uid, so a smaller store means a uid came twice.
+  if (store.size !== entities.length) throw new NeedsWasm("an entity given twice");
   const groups = actionAncestors(schema, uids.action.id);
   if (groups.size > 0)
     store.set(action.key, { uid: action, attrs: {}, ancestors: groups, tags: undefined });

@@ -165,35 +165,45 @@ export function uidFromJson(json: unknown): EntityUid {
   return new EntityUid(value.type, value.id);
 }
 
-/** Cedar's JSON entity list, as a store with the hierarchy closed transitively. */
+const NO_ANCESTORS: ReadonlySet<string> = new Set();
+
+/**
+ * Cedar's JSON entity list, as a store with the hierarchy closed transitively. Built on every
+ * compiled decision, so in one pass with nothing in between: an entity given twice keeps the last
+ * one, as a map would, and an entity without parents shares one empty ancestor set.
+ */
 export function entityStoreFromJson(
   json: ReadonlyArray<{ uid: unknown; attrs?: unknown; parents?: unknown[]; tags?: unknown }>,
   extra: Iterable<{ uid: EntityUid; parents: readonly EntityUid[] }> = [],
 ): Map<string, CedarEntity> {
-  const parents = new Map<string, string[]>();
-  const raw = new Map<
-    string,
-    { uid: EntityUid; attrs: CedarRecord; tags: CedarRecord | undefined }
-  >();
+  const store = new Map<string, CedarEntity>();
+  let parents: Map<string, string[]> | undefined;
   for (const entity of json) {
     const uid = uidFromJson(entity.uid);
-    raw.set(uid.key, {
+    const direct = entity.parents;
+    if (direct !== undefined && direct.length > 0) {
+      parents ??= new Map();
+      parents.set(
+        uid.key,
+        direct.map((parent) => uidFromJson(parent).key),
+      );
+    } else parents?.delete(uid.key);
+    store.set(uid.key, {
       uid,
       attrs: (entity.attrs === undefined ? {} : fromJson(entity.attrs)) as CedarRecord,
+      ancestors: NO_ANCESTORS,
       tags: entity.tags === undefined ? undefined : (fromJson(entity.tags) as CedarRecord),
     });
-    parents.set(
-      uid.key,
-      (entity.parents ?? []).map((parent) => uidFromJson(parent).key),
-    );
   }
   for (const { uid, parents: ps } of extra) {
-    if (!raw.has(uid.key)) raw.set(uid.key, { uid, attrs: {}, tags: undefined });
+    if (!store.has(uid.key))
+      store.set(uid.key, { uid, attrs: {}, ancestors: NO_ANCESTORS, tags: undefined });
+    parents ??= new Map();
     parents.set(uid.key, [...(parents.get(uid.key) ?? []), ...ps.map((parent) => parent.key)]);
   }
-  const store = new Map<string, CedarEntity>();
-  for (const [key, entity] of raw) {
-    store.set(key, { ...entity, ancestors: closure(key, parents) });
+  if (parents === undefined) return store;
+  for (const [key, entity] of store) {
+    if (parents.has(key)) store.set(key, { ...entity, ancestors: closure(key, parents) });
   }
   return store;
 }

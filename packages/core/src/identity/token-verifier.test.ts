@@ -485,6 +485,76 @@ describe("TokenVerifier: A. token validation", () => {
     expect(await cost(b as string)).toBe(2);
   });
 
+  it("concurrent verifications of one uncached token check its signature once, and each is checked live", async () => {
+    const { authority, clock } = await makeIdentity();
+    let lookups = 0;
+    const keys = {
+      getVerificationKey: (kid: string) => {
+        lookups++;
+        return authority.getVerificationKey(kid);
+      },
+    };
+    const verifier = new TokenVerifier({
+      issuer: authority.issuer,
+      trustDomain: "acme.example",
+      keys,
+      clock,
+    });
+    const { token } = await authority.issueToken(SUPPORT, { audience: AUDIENCE });
+    const all = await Promise.all(
+      Array.from({ length: 50 }, () => verifier.verify(token, { audience: AUDIENCE })),
+    );
+    expect(new Set(all).size).toBe(1);
+    // One cold verification (one lookup for its signature), then liveness for each of the 50.
+    expect(lookups).toBe(51);
+  });
+
+  it("a failed shared verification is not remembered: the next call verifies again", async () => {
+    const { authority, verifier } = await makeIdentity();
+    const { token } = await authority.issueToken(SUPPORT, { audience: AUDIENCE });
+    const tampered = `${token.slice(0, -8)}AAAAAAAA`;
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => verifier.verify(tampered, { audience: AUDIENCE })),
+    );
+    expect(results.every((result) => result.status === "rejected")).toBe(true);
+    await expectCode(verifier.verify(tampered, { audience: AUDIENCE }), "token_invalid");
+    await expect(verifier.verify(token, { audience: AUDIENCE })).resolves.toBeDefined();
+  });
+
+  it("the verified-token cache never holds more than cacheSize tokens", async () => {
+    const { authority, clock } = await makeIdentity();
+    let lookups = 0;
+    const keys = {
+      getVerificationKey: (kid: string) => {
+        lookups++;
+        return authority.getVerificationKey(kid);
+      },
+    };
+    const verifier = new TokenVerifier({
+      issuer: authority.issuer,
+      trustDomain: "acme.example",
+      keys,
+      clock,
+      cacheSize: 3,
+    });
+    const tokens = await Promise.all(
+      Array.from(
+        { length: 6 },
+        async () => (await authority.issueToken(SUPPORT, { audience: AUDIENCE })).token,
+      ),
+    );
+    // Every token hit once after it is cached, so every entry carries a mark when evicted.
+    for (const token of tokens) {
+      await verifier.verify(token, { audience: AUDIENCE });
+      await verifier.verify(token, { audience: AUDIENCE });
+    }
+    const before = lookups;
+    for (const token of tokens) await verifier.verify(token, { audience: AUDIENCE });
+    const cold = lookups - before - tokens.length;
+    // Of six tokens through a cache of three, at most three are still cached.
+    expect(cold).toBeGreaterThanOrEqual(3);
+  });
+
   it("generated key ids differ (CSPRNG) and each is the key's thumbprint", async () => {
     const a = await SigningKey.generate("EdDSA", 0);
     const b = await SigningKey.generate("EdDSA", 0);

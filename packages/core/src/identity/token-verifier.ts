@@ -53,7 +53,9 @@ export interface TokenVerifierOptions {
   /**
    * Size of the verified-token cache, least recently used evicted first (default 100,000, a
    * fleet's active agents at under 1 KiB each beside the tokens their callers hold; 0 turns it
-   * off). Entries die at `exp`; revocations and retired keys are re-checked on every hit, so the
+   * off). Recency is kept the CLOCK way (second chance): a hit only marks its entry, and an entry
+   * marked since it was last looked at survives eviction once more, so a hit never reorders the
+   * cache. Entries die at `exp`; revocations and retired keys are re-checked on every hit, so the
    * cache never outlives them.
    */
   readonly cacheSize?: number;
@@ -67,8 +69,12 @@ export interface VerifyOptions {
 
 interface CacheEntry {
   readonly verified: VerifiedAgent;
+  /** The audience it was verified for: a hit needs the same one. */
+  readonly audience: string;
   /** ms since the epoch after which the entry is dead (exp + skew). */
   readonly deadline: number;
+  /** Hit since eviction last passed over it (CLOCK's reference bit). */
+  used: boolean;
 }
 
 const ALLOWED_HEADER = new Set(["alg", "typ", "kid"]);
@@ -98,8 +104,10 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export class TokenVerifier {
   readonly #options: Required<Omit<TokenVerifierOptions, "revocations" | "replay">> &
     Pick<TokenVerifierOptions, "revocations" | "replay">;
-  readonly #cache = new Map<string, Map<string, CacheEntry>>();
-  #cacheEntries = 0;
+  /** Verified tokens by token, oldest first (the CLOCK's hand starts at the oldest). */
+  readonly #cache = new Map<string, CacheEntry>();
+  /** Cold verifications under way, by audience and token: concurrent callers share one. */
+  readonly #verifying = new Map<string, Promise<VerifiedAgent>>();
 
   constructor(options: TokenVerifierOptions) {
     const algorithms = options.algorithms ?? SIGNING_ALGORITHMS;
@@ -132,17 +140,14 @@ export class TokenVerifier {
    */
   async verify(token: string, options: VerifyOptions): Promise<VerifiedAgent> {
     const now = this.#options.clock.now();
-    const byAudience = this.#cache.get(options.audience);
-    const hit = byAudience?.get(token);
+    const hit = this.#cache.get(token);
     let verified: VerifiedAgent;
-    if (hit !== undefined && now < hit.deadline) {
+    if (hit !== undefined && hit.audience === options.audience && now < hit.deadline) {
       verified = hit.verified;
-      // Least recently used goes first: a hit moves to the young end of the map's order.
-      byAudience?.delete(token);
-      byAudience?.set(token, hit);
+      hit.used = true;
     } else {
-      if (hit !== undefined) this.#evict(options.audience, token);
-      verified = await this.#verifyCold(token, options.audience, now);
+      if (hit !== undefined && now >= hit.deadline) this.#cache.delete(token);
+      verified = await this.#verifyShared(token, options.audience, now);
     }
     this.#checkLive(verified);
     if (this.#options.replay !== undefined) {
@@ -151,15 +156,36 @@ export class TokenVerifier {
         throw new AgentGateError("token_replayed", `Token ${verified.tokenId} was already used.`);
       }
     }
-    if (hit === undefined || hit.verified !== verified)
-      this.#remember(options.audience, token, verified);
     return verified;
   }
 
   /** Drops every cached verification (for example after the key set changed). */
   clearCache(): void {
     this.#cache.clear();
-    this.#cacheEntries = 0;
+  }
+
+  /**
+   * One cold verification per token and audience at a time: a burst of calls with a token not
+   * yet cached (a thousand calls in flight as an agent starts) checks its signature once. Each
+   * caller still gets its own liveness and replay checks after it.
+   */
+  #verifyShared(token: string, audience: string, now: number): Promise<VerifiedAgent> {
+    const key = `${audience}\n${token}`;
+    const pending = this.#verifying.get(key);
+    if (pending !== undefined) return pending;
+    const started = this.#verifyCold(token, audience, now).then(
+      (verified) => {
+        this.#verifying.delete(key);
+        this.#remember(audience, token, verified);
+        return verified;
+      },
+      (error: unknown) => {
+        this.#verifying.delete(key);
+        throw error;
+      },
+    );
+    this.#verifying.set(key, started);
+    return started;
   }
 
   /** Revocation and key liveness: re-checked on every call, cache hits included (D34, D35). */
@@ -186,30 +212,28 @@ export class TokenVerifier {
   }
 
   #remember(audience: string, token: string, verified: VerifiedAgent): void {
-    if (this.#options.cacheSize <= 0) return;
-    if (this.#cacheEntries >= this.#options.cacheSize) this.#evictOldest(audience);
-    let byAudience = this.#cache.get(audience);
-    if (byAudience === undefined) {
-      byAudience = new Map();
-      this.#cache.set(audience, byAudience);
-    }
+    const size = this.#options.cacheSize;
+    if (size <= 0) return;
+    const cache = this.#cache;
+    cache.delete(token);
+    if (cache.size >= size) this.#evictOne();
     const deadline = (verified.expiresAt + this.#options.clockSkewSeconds) * 1000;
-    byAudience.set(token, { verified, deadline });
-    this.#cacheEntries++;
+    cache.set(token, { verified, audience, deadline, used: false });
   }
 
-  #evict(audience: string, token: string): void {
-    if (this.#cache.get(audience)?.delete(token)) this.#cacheEntries--;
-  }
-
-  #evictOldest(audience: string): void {
-    const byAudience = this.#cache.get(audience) ?? this.#cache.values().next().value;
-    const oldest = byAudience?.keys().next().value;
-    if (byAudience !== undefined && oldest !== undefined) {
-      byAudience.delete(oldest);
-      this.#cacheEntries--;
-    } else {
-      this.clearCache();
+  /**
+   * CLOCK eviction: from the oldest end, an entry hit since it was last passed over loses its mark
+   * and moves to the young end; the first unmarked one goes. Each entry is passed over at most
+   * once per call, so this ends, and amortised over the hits that set the marks it is O(1).
+   */
+  #evictOne(): void {
+    const cache = this.#cache;
+    let budget = cache.size;
+    for (const [token, entry] of cache) {
+      cache.delete(token);
+      if (!entry.used || budget-- <= 0) return;
+      entry.used = false;
+      cache.set(token, entry);
     }
   }
 
