@@ -4,11 +4,26 @@
  */
 
 export {
-  type AuditCheckpoint,
+  cosignedPath,
+  defaultCheckpointPath,
+} from "./audit-checkpoints.js";
+export {
+  type AuditInclusionProof,
+  type AuditProofVerification,
+  type ProveAuditRecordOptions,
+  proveAuditRecord,
+  type VerifyAuditProofOptions,
+  verifyAuditProof,
+} from "./audit-proof.js";
+export {
+  CHECKPOINT_KEY_ENV,
+  CHECKPOINT_KEY_FILE_ENV,
   CheckpointKey,
+  defaultCheckpointKeyPath,
 } from "./checkpoint-key.js";
 export { type CreateGateOptions, createGate, type GateConfig } from "./create-gate.js";
 export {
+  type AuditAnchorStatus,
   type AuditDurability,
   type AuditFileSystem,
   type AuditRecovery,
@@ -24,11 +39,27 @@ export {
   JsonFileAgentRegistry,
   type JsonFileAgentRegistryOptions,
 } from "./json-file-agent-registry.js";
+export {
+  type AuditRecoveryReport,
+  type RecoverAuditLogOptions,
+  recoverAuditLog,
+} from "./recover-audit-log.js";
 export { SpoolingAuditSink } from "./spooling-audit-sink.js";
+export { auditOrigin, type TreeHead } from "./tlog-checkpoint.js";
 export {
   type AuditQuery,
   type AuditVerification,
+  NOT_ANCHORED,
   readAuditLog,
   type VerifyAuditLogOptions,
   verifyAuditLog,
 } from "./verify-audit-log.js";
+export { Witness, type WitnessOptions } from "./witness/witness.js";
+export {
+  type AddCheckpointRequest,
+  type AddCheckpointResponse,
+  formatAddCheckpoint,
+  HttpWitnessClient,
+  parseAddCheckpoint,
+  type WitnessClient,
+} from "./witness/witness-client.js";
