@@ -56,7 +56,7 @@ describe("the agentgate CLI", () => {
     ]) {
       expect(run(...command).status).toBe(0);
     }
-  });
+  }, 180_000);
 
   it("H57/I69: no command but `token issue` prints a token, and none prints key material", async () => {
     const dir = await initialised();

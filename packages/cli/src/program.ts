@@ -10,9 +10,13 @@ import {
   type Supervision,
 } from "@agentgate/core";
 import { accessTime } from "@agentgate/core/internal";
-import { readAuditLog, verifyAuditLog } from "@agentgate/core/node";
+import { readAuditLog } from "@agentgate/core/node";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
+import {
+  registerAuditEvidenceCommands,
+  registerWitnessCommand,
+} from "./audit-evidence-commands.js";
 import { csv, type Output, processOutput, table } from "./output.js";
 import { accessReport } from "./report.js";
 import { startServer } from "./server.js";
@@ -354,6 +358,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   const context: CommandContext = { workspace, output, print, fail };
   registerPolicyCommands(program, context);
   registerAuditCommands(program, context);
+  registerWitnessCommand(program, { dir, output, fail });
 
   program
     .command("serve")
@@ -605,21 +610,11 @@ function requestFrom(
 function registerAuditCommands(program: Command, context: CommandContext): void {
   const { workspace, output, print, fail } = context;
   const audit = program.command("audit").description("the audit log");
-  audit
-    .command("verify")
-    .description(
-      "check every record's hash, the chain and the signed checkpoint; exit 1 when broken",
-    )
-    .option("--json", "print JSON")
-    .action(async (options: { json?: boolean }) => {
-      const result = await verifyAuditLog((await workspace()).audit);
-      print(options.json === true, result, () =>
-        result.ok
-          ? `ok: ${result.records} records verify${result.checkpoint ? ` (checkpoint at ${result.checkpoint.seq}, signed)` : ""}`
-          : `BROKEN at record ${result.firstBadSeq}: ${result.reason}`,
-      );
-      if (!result.ok) fail(EXIT.failed);
-    });
+  registerAuditEvidenceCommands(audit, {
+    dir: () => program.opts<{ dir: string }>().dir,
+    output,
+    fail,
+  });
   const query = (command: Command) =>
     command
       .option("--agent <id>")

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { DEFAULT_SCHEMA_PATH } from "@agentgate/cedar";
 import { AgentGateError, type AuditSink, Authority } from "@agentgate/core";
 import {
+  auditLogOptions,
   FileAuditLog,
   FileKeyStore,
   FileRevocationList,
@@ -95,7 +96,13 @@ export async function openAuditedWorkspace(
   if (!existsSync(join(directory, "config.json"))) await openWorkspace(directory);
   let log: FileAuditLog;
   try {
-    log = await FileAuditLog.open({ directory: join(directory, "audit") });
+    log = await FileAuditLog.open({
+      // A witness configured in config.json anchors the CLI's records too.
+      ...auditLogOptions(
+        JSON.parse(readFileSync(join(directory, "config.json"), "utf8")) as GateConfig,
+      ),
+      directory: join(directory, "audit"),
+    });
   } catch (error) {
     return {
       workspace: await openWorkspace(directory),

@@ -21,7 +21,13 @@ export {
   CheckpointKey,
   defaultCheckpointKeyPath,
 } from "./checkpoint-key.js";
-export { type CreateGateOptions, createGate, type GateConfig } from "./create-gate.js";
+export {
+  type AuditConfig,
+  auditLogOptions,
+  type CreateGateOptions,
+  createGate,
+  type GateConfig,
+} from "./create-gate.js";
 export {
   type AuditAnchorStatus,
   type AuditDurability,
@@ -40,12 +46,27 @@ export {
   type JsonFileAgentRegistryOptions,
 } from "./json-file-agent-registry.js";
 export {
+  CompactRange,
+  consistencyProof,
+  EMPTY_ROOT,
+  inclusionProof,
+  leafHash,
+  nodeHash,
+  verifyConsistency,
+  verifyInclusion,
+} from "./merkle-tree.js";
+export {
   type AuditRecoveryReport,
   type RecoverAuditLogOptions,
   recoverAuditLog,
 } from "./recover-audit-log.js";
 export { SpoolingAuditSink } from "./spooling-audit-sink.js";
-export { auditOrigin, type TreeHead } from "./tlog-checkpoint.js";
+export {
+  auditOrigin,
+  formatCheckpoint,
+  parseCheckpoint,
+  type TreeHead,
+} from "./tlog-checkpoint.js";
 export {
   type AuditQuery,
   type AuditVerification,
