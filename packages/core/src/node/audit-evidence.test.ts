@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { hash as digest, generateKeyPairSync } from "node:crypto";
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -10,15 +12,19 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../audit/audit-event.js";
 import { isAgentGateError } from "../errors.js";
+import { FunctionPolicyClient } from "../policy/policy-client.js";
 import {
   CheckpointKey,
   cosignedPath,
+  createGate,
   defaultCheckpointPath,
   FileAuditLog,
   type FileAuditLogOptions,
+  HttpWitnessClient,
   NOT_ANCHORED,
   proveAuditRecord,
   readAuditLog,
@@ -29,6 +35,10 @@ import {
 } from "./index.js";
 import { formatNote, parseNote, signNoteBody } from "./signed-note.js";
 import { formatCheckpoint, parseCheckpoint } from "./tlog-checkpoint.js";
+
+const WITNESS_SERVER = fileURLToPath(
+  new URL("../../test/fixtures/witness-server.mjs", import.meta.url),
+);
 
 const roots: string[] = [];
 afterEach(() => {
@@ -360,7 +370,9 @@ describe("audit evidence with a witness", () => {
     });
   });
 
-  it("K81: records are cosigned within N records and within the interval; only newer ones are unanchored", async () => {
+  it("K81: records are cosigned within N records and within the interval; only newer ones are unanchored", {
+    timeout: 90_000,
+  }, async () => {
     const d = deployment();
     const witness = d.witness();
     const log = await d.open({
@@ -463,3 +475,63 @@ async function proveRoot(directory: string, size: number): Promise<Buffer> {
     tree.append(Buffer.from(line.slice(-66, -2), "hex"));
   return tree.root();
 }
+
+describe("audit evidence through the API, with a witness in its own process on 127.0.0.1", () => {
+  it("K79/K80: the gate's log is anchored over HTTP; after a cut the gate does not start (audit_unavailable naming the cut); verify against the witness fails", {
+    timeout: 120_000,
+  }, async () => {
+    const d = deployment();
+    const writerKey = CheckpointKey.load({ path: d.keyPath }).toString();
+    const server = spawn(process.execPath, [WITNESS_SERVER, join(d.root, "witness"), writerKey], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const { url, key } = await new Promise<{ url: string; key: string }>((resolve, reject) => {
+        server.stdout?.once("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString())));
+        server.once("exit", (code) => reject(new Error(`witness exited with ${code}`)));
+      });
+      const home = join(d.root, ".agentgate");
+      mkdirSync(home, { recursive: true });
+      writeFileSync(
+        join(home, "config.json"),
+        JSON.stringify({
+          trustDomain: "acme.example",
+          audience: "https://tools.acme.example",
+          audit: { witness: { url, key } },
+        }),
+      );
+      process.env.AGENTGATE_CHECKPOINT_KEY_FILE = d.keyPath;
+      const policy = new FunctionPolicyClient(() => ({
+        allowed: false,
+        policies: [],
+        reason: "no",
+        safeReason: "no",
+        obligations: [],
+      }));
+      const gate = await createGate({ directory: home, policy, watchPolicies: false });
+      await gate.close();
+      const witness = new HttpWitnessClient(url);
+      const anchored = await d.verify({ witness, witnessKey: key });
+      expect(anchored).toMatchObject({ ok: true, anchored: true });
+      expect(anchored.records).toBeGreaterThan(0);
+      // The tail cut: the gate refuses to start over it, naming the cut.
+      store(d.directory, lines(d.directory).slice(0, -1));
+      const refused = await createGate({ directory: home, policy, watchPolicies: false }).catch(
+        (error: unknown) => error,
+      );
+      expect(isAgentGateError(refused) && refused.code).toBe("audit_unavailable");
+      expect(isAgentGateError(refused) && refused.details).toMatchObject({
+        check: "cut",
+        logSize: anchored.records - 1,
+        checkpointSize: anchored.records,
+      });
+      expect(await d.verify({ witness, witnessKey: key })).toMatchObject({
+        ok: false,
+        check: "cut",
+      });
+    } finally {
+      delete process.env.AGENTGATE_CHECKPOINT_KEY_FILE;
+      server.kill("SIGKILL");
+    }
+  });
+});
