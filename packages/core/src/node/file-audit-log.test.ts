@@ -98,7 +98,7 @@ describe("FileAuditLog and verifyAuditLog", () => {
     expect(await verifyAuditLog(directory)).toMatchObject({ ok: false, firstBadSeq: 9 });
     // A forged checkpoint (signed with another key) does not verify.
     const attacker = CheckpointKey.load({
-      path: join(mkdtempSync(join(tmpdir(), "agentgate-attacker-")), "key.json"),
+      path: join(tempDir("agentgate-attacker-"), "key.json"),
     });
     const head = parseCheckpoint(parseNote(readFileSync(log.checkpointPath, "utf8")).body);
     writeFileSync(log.checkpointPath, attacker.signCheckpoint({ ...head, size: 9 }));
