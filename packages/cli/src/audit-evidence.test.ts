@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { hash as digest } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AUDIENCE, SUPPORT } from "../test/workspace.js";
 
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
+const HOLDER = fileURLToPath(new URL("../test/hold-audit-log.mjs", import.meta.url));
 const OPS = "spiffe://acme.example/agent/ops";
 
 const cleanup: Array<() => void> = [];
@@ -188,5 +189,60 @@ describe("audit evidence through the CLI, with a real witness process", () => {
     const missing = d.run("audit", "verify");
     expect(missing.status).toBe(1);
     expect(missing.stdout).toContain("no signed checkpoint");
+  }, 300_000);
+
+  it("K79/K80 with many writers: while a gate holds the log, a CLI change writes its own chain, cosigned under its own log id; verify checks every chain; a cut writer's chain is refused and caught", async () => {
+    const d = deployment();
+    expect(d.run("init", "--trust-domain", "acme.example", "--audience", AUDIENCE).status).toBe(0);
+    const witness = await startWitness(d.root, d.env, d.run("audit", "key").stdout.trim());
+    const config = JSON.parse(readFileSync(join(d.dir, "config.json"), "utf8"));
+    writeFileSync(
+      join(d.dir, "config.json"),
+      JSON.stringify({ ...config, audit: { witness: { url: witness.url, key: witness.key } } }),
+    );
+    expect(d.run("agent", "add", SUPPORT, "--owner", "alice@acme.example").status).toBe(0);
+
+    // A real second process holds the log's own chain, as a running gate does.
+    const holder = spawn(process.execPath, [HOLDER, join(d.dir, "audit")], {
+      env: d.env,
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    cleanup.push(() => holder.kill("SIGKILL"));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no holder after 60 s")), 60_000);
+      holder.stdout?.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("ready")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      holder.once("exit", (code) => reject(new Error(`the holder exited (${code})`)));
+    });
+    for (const agent of [OPS, "spiffe://acme.example/agent/billing"]) {
+      const added = d.run("agent", "add", agent, "--owner", "bob@acme.example");
+      expect(added.status, added.stdout + added.stderr).toBe(0);
+    }
+    const [writer] = readdirSync(join(d.dir, "audit", "writers"));
+    expect(writer).toBeDefined();
+
+    const ok = d.run("audit", "verify", "--json");
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    const verified = JSON.parse(ok.stdout);
+    expect(verified).toMatchObject({ ok: true, anchored: true });
+    expect(verified.writers).toEqual([
+      expect.objectContaining({ writer, ok: true, anchored: true, records: 2 }),
+    ]);
+
+    // The writer's chain cut by one record: verify names the writer; its next change is refused.
+    const segment = join(d.dir, "audit", "writers", writer as string, "audit-000001.jsonl");
+    const records = readFileSync(segment, "utf8").split("\n").filter(Boolean);
+    writeFileSync(segment, `${records.slice(0, -1).join("\n")}\n`);
+    const caught = d.run("audit", "verify");
+    expect(caught.status).toBe(1);
+    expect(caught.stdout).toMatch(new RegExp(`writer ${writer}: BROKEN.*tail cut`));
+    const refused = d.run("agent", "add", "spiffe://acme.example/agent/late", "--owner", "bob");
+    expect(refused.status).not.toBe(0);
+    expect(d.run("agent", "list", "--json").stdout).not.toContain("agent/late");
+    holder.stdin?.end();
   }, 300_000);
 });
