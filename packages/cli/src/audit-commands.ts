@@ -1,11 +1,18 @@
 import { existsSync } from "node:fs";
 import {
+  type AuditChainVerification,
   type AuditVerification,
   auditChains,
   readAuditLog,
-  verifyAuditLog,
+  verifyAuditChains,
 } from "@agentgate/core/node";
 import { type Command, Option } from "commander";
+import {
+  ALLOW_UNANCHORED_NOTICE,
+  describeVerification,
+  registerAuditEvidenceCommands,
+  witnessSettings,
+} from "./audit-evidence-commands.js";
 import { instant, positiveInteger } from "./input.js";
 import { csv, table } from "./output.js";
 import type { CommandContext } from "./program.js";
@@ -16,8 +23,20 @@ import { CliUsageError } from "./usage-error.js";
 interface LogOptions {
   /** The log directory; default `<dir>/audit`. */
   log?: string;
-  /** A pinned checkpoint public key (a key file), instead of the one beside the log. */
+  /** A pinned checkpoint public key (a key file or base64url), instead of the writer's own. */
   checkpointKey?: string;
+  /** The writer's checkpoint file of the log's own chain (default: beside the writer's key). */
+  checkpoint?: string;
+}
+
+/** How the chains are anchored: the witness options of `audit verify` (SECURITY.md K77–K79). */
+interface AnchorOptions extends LogOptions {
+  /** The witness to ask for each chain's latest cosigned checkpoint. */
+  witness?: string;
+  /** The witness's verifier key (or a file holding it). */
+  witnessKey?: string;
+  /** Accept chains no witness has cosigned (said loudly). */
+  allowUnanchored?: boolean;
 }
 
 interface QueryOptions extends LogOptions {
@@ -32,9 +51,12 @@ interface QueryOptions extends LogOptions {
 /** Every chain of a log verified: the log's own first, then each writer's (K83). */
 type VerifiedChains = [AuditVerification, ...Array<AuditVerification & { writer: string }>];
 
-/** `agentgate audit verify|query|tail|export|report`. */
+/**
+ * `agentgate audit verify|query|tail|export|report`, and (from audit-evidence-commands.ts)
+ * `audit prove|verify-proof|recover|key`.
+ */
 export function registerAuditCommands(program: Command, context: CommandContext): void {
-  const { workspace, output, print, fail } = context;
+  const { dir, workspace, output, print, fail } = context;
   // A log given with --log needs no AgentGate directory: an auditor verifies a copy. Without
   // --log the directory must exist (exit 3 otherwise): a missing log never reads as "0 records".
   const logOf = async (options: LogOptions): Promise<string> => {
@@ -43,53 +65,61 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       throw new CliUsageError(`--log ${options.log}: no audit log there.`);
     return options.log;
   };
-  // Every chain of the log (K83): the log's own first, with the pinned key when one is given,
-  // then each writer's, each against the checkpoint key beside it.
-  const verify = async (options: LogOptions): Promise<VerifiedChains> => {
-    const [own, ...writers] = auditChains(await logOf(options));
-    return [
-      await verifyAuditLog(
-        own as string,
-        options.checkpointKey === undefined ? {} : { checkpointKey: options.checkpointKey },
-      ),
-      ...(await Promise.all(
-        writers.map(async (chain) => ({
-          writer: chain.slice(chain.lastIndexOf("/") + 1),
-          ...(await verifyAuditLog(chain)),
-        })),
-      )),
-    ];
+  // Every chain of the log (K83): the log's own first, then each writer's. Each is checked
+  // against its own checkpoints and, with a witness key (the command line's or config.json's
+  // `audit.witness`), against the latest checkpoint the witness cosigned for that chain's log
+  // id (SECURITY.md K77–K79). A pinned checkpoint key applies to every chain: one host's writers
+  // share the checkpoint key, which lives outside the log directory (K78).
+  const verify = async (options: AnchorOptions): Promise<VerifiedChains> => {
+    const settings = witnessSettings(dir(), options);
+    const [own, ...writers] = await verifyAuditChains(await logOf(options), {
+      ...(settings.witness === undefined ? {} : { witness: settings.witness }),
+      ...(settings.witnessKey === undefined ? {} : { witnessKey: settings.witnessKey }),
+      ...(options.allowUnanchored === true ? { allowUnanchored: true } : {}),
+      ...(options.checkpointKey === undefined ? {} : { checkpointKey: options.checkpointKey }),
+      ...(options.checkpoint === undefined ? {} : { checkpointPath: options.checkpoint }),
+    });
+    const { writer: _primary, chain: _chain, ...result } = own as AuditChainVerification;
+    return [result, ...writers.map(({ chain: _writerChain, ...writer }) => writer)];
   };
   const withLog = (command: Command) =>
     command
       .option("--log <dir>", "the audit log directory (default <dir>/audit)")
+      .option("--checkpoint <path>", "the writer's checkpoint file of the log's own chain")
       .option(
-        "--checkpoint-key <file>",
-        "verify the signed checkpoint with this pinned public key, not the one beside the log",
+        "--checkpoint-key <key>",
+        "verify the writers' checkpoints with this pinned public key (file or base64url), not the local one",
       );
   const audit = program.command("audit").description("the audit log");
+  registerAuditEvidenceCommands(audit, { dir, output, fail });
 
   withLog(
     audit
       .command("verify")
       .description(
-        "check every record's hash, the chain and the signed checkpoint; exit 1 when broken",
+        "check every chain: each record's hash, the chain, the Merkle root against the writer's checkpoint and the witness's latest cosigned one; exit 1 when broken",
       ),
   )
+    .option("--witness <url>", "the witness to ask for each chain's latest cosigned checkpoint")
+    .option("--witness-key <vkey>", "the witness's verifier key (or a file holding it)")
+    .option("--allow-unanchored", "accept chains no witness has cosigned (says what that means)")
     .option("--json", "print JSON")
-    .action(async (options: LogOptions & { json?: boolean }) => {
+    .action(async (options: AnchorOptions & { json?: boolean }) => {
       const [result, ...writers] = await verify(options);
       const shown = writers.length === 0 ? result : { ...result, writers };
-      const line = (verified: AuditVerification) =>
-        verified.ok
-          ? `ok: ${verified.records} records verify${verified.checkpoint ? ` (checkpoint at ${verified.checkpoint.seq}, signed)` : ""}`
-          : `BROKEN at record ${verified.firstBadSeq}: ${verified.reason}`;
       print(options.json === true, shown, () =>
-        [line(result), ...writers.map((chain) => `writer ${chain.writer}: ${line(chain)}`)].join(
-          "\n",
-        ),
+        [
+          describeVerification(result),
+          ...writers.map((chain) => `writer ${chain.writer}: ${describeVerification(chain)}`),
+        ].join("\n"),
       );
-      if (![result, ...writers].every((verified) => verified.ok)) fail(1);
+      const all = [result, ...writers];
+      if (
+        options.allowUnanchored === true &&
+        all.some((verified) => verified.ok && !verified.anchored)
+      )
+        output.err(`agentgate: ${ALLOW_UNANCHORED_NOTICE}`);
+      if (!all.every((verified) => verified.ok)) fail(1);
     });
 
   const query = (command: Command) =>

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { CredentialProvider } from "@agentgate/core";
-import { createGate } from "@agentgate/core/node";
+import { createGate, defaultCheckpointPath } from "@agentgate/core/node";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUDIENCE, cli, initialised, OPS, SUPPORT } from "../test/workspace.js";
 
@@ -85,15 +85,17 @@ describe("agentgate audit report", () => {
     expect(anyway.out).toMatch(/^agent\s+owner/);
   });
 
-  it("--log reads a log elsewhere (verify needs no AgentGate directory); --checkpoint-key pins the key", async () => {
+  it("--log reads a log elsewhere (verify needs no AgentGate directory); --checkpoint and --checkpoint-key pin the writer's checkpoint and key", async () => {
     const dir = await withActivity();
     const elsewhere = mkdtempSync(join(tmpdir(), "agentgate-audit-copy-"));
     folders.push(elsewhere);
     const copy = join(elsewhere, "evidence");
     cpSync(join(dir, "audit"), copy, { recursive: true });
-    cpSync(join(dir, "audit.checkpoint.json"), `${copy}.checkpoint.json`);
-    const pinned = join(elsewhere, "pinned-key.json");
-    cpSync(join(dir, "audit.checkpoint-key.json"), pinned);
+    // The writer's checkpoint lives outside the log directory (SECURITY.md K77, K78): an auditor
+    // is handed it and the writer's public key (`agentgate audit key`) with the copy.
+    const checkpoint = join(elsewhere, "checkpoint.txt");
+    cpSync(defaultCheckpointPath(join(dir, "audit")), checkpoint);
+    const pinned = (await cli(dir, "audit", "key")).out.trim();
     const noDirectory = join(elsewhere, "no-such-dir");
 
     const verified = await cli(
@@ -102,12 +104,16 @@ describe("agentgate audit report", () => {
       "verify",
       "--log",
       copy,
+      "--checkpoint",
+      checkpoint,
       "--checkpoint-key",
       pinned,
     );
-    expect(verified.code).toBe(0);
-    expect(verified.out).toMatch(/^ok: \d+ records verify \(checkpoint at \d+, signed\)/);
-    // Without the pinned key there is no key beside the copy: the checkpoint cannot be checked.
+    expect(verified.code, verified.out + verified.err).toBe(0);
+    expect(verified.out).toMatch(
+      /^ok: \d+ records verify against the checkpoint of \d+ signed by the writer/,
+    );
+    // Without the writer's checkpoint the copy cannot be told from a cut log (K77).
     expect((await cli(noDirectory, "audit", "verify", "--log", copy)).code).toBe(1);
     const denied = JSON.parse(
       (await cli(noDirectory, "audit", "query", "--log", copy, "--denied", "--json")).out,
@@ -120,6 +126,8 @@ describe("agentgate audit report", () => {
       "report",
       "--log",
       copy,
+      "--checkpoint",
+      checkpoint,
       "--checkpoint-key",
       pinned,
       "--json",
@@ -127,7 +135,19 @@ describe("agentgate audit report", () => {
     expect(report.code).toBe(0);
     tamper(copy);
     expect(
-      (await cli(dir, "audit", "report", "--log", copy, "--checkpoint-key", pinned)).code,
+      (
+        await cli(
+          dir,
+          "audit",
+          "report",
+          "--log",
+          copy,
+          "--checkpoint",
+          checkpoint,
+          "--checkpoint-key",
+          pinned,
+        )
+      ).code,
     ).toBe(1);
     // The directory's own log is untouched and still verifies.
     expect((await cli(dir, "audit", "report")).code).toBe(0);

@@ -17,6 +17,7 @@ import { accessTime, buildAccessRequest } from "@agentgate/core/internal";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { registerAuditCommands } from "./audit-commands.js";
+import { registerWitnessCommand } from "./audit-evidence-commands.js";
 import { agentId, audienceUrl, instant, positiveInteger, timeZone, trustDomain } from "./input.js";
 import { registerNewStarter } from "./new-starter.js";
 import { type Output, processOutput, table } from "./output.js";
@@ -520,9 +521,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       }
     });
 
-  const context: CommandContext = { workspace, output, print, fail };
+  const context: CommandContext = { dir, workspace, output, print, fail };
   registerPolicyCommands(program, context);
   registerAuditCommands(program, context);
+  registerWitnessCommand(program, { dir, output, fail });
 
   program
     .command("serve")
@@ -588,6 +590,8 @@ export type Print = (json: boolean, value: unknown, text: () => string) => void;
 
 /** What every group of commands needs: the directory, the streams, and the exit code. */
 export interface CommandContext {
+  /** The AgentGate directory (`--dir`), not yet opened. */
+  readonly dir: () => string;
   readonly workspace: () => Promise<Workspace>;
   readonly output: Output;
   readonly print: Print;

@@ -2,7 +2,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { CedarPolicyClient } from "@agentgate/cedar";
 import { AgentGateError, type AuditSink } from "@agentgate/core";
-import { openAuditWriter } from "@agentgate/core/node";
+import { auditLogOptions, openAuditWriter } from "@agentgate/core/node";
 import { createAdaptorServer } from "@hono/node-server";
 import { createApp, type RouteModule } from "./server/app.js";
 import { policyLoads } from "./server-audit.js";
@@ -58,8 +58,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { workspace } = options;
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 8787;
-  // A chain of its own, so that a gate can still open the log while the server runs.
-  const audit = options.audit ?? (await openAuditWriter(workspace.audit, { ownChain: true }));
+  // A chain of its own, so that a gate can still open the log while the server runs; anchored
+  // by the witness of config.json when there is one (SECURITY.md K79).
+  const audit =
+    options.audit ??
+    (await openAuditWriter(workspace.audit, {
+      ...auditLogOptions(workspace.config),
+      ownChain: true,
+    }));
   const ownAudit = async () => {
     if (options.audit === undefined) await audit.close();
   };

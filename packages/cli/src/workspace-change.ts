@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AgentGateError } from "@agentgate/core";
-import { type GateConfig, openAuditWriter } from "@agentgate/core/node";
+import { auditLogOptions, type GateConfig, openAuditWriter } from "@agentgate/core/node";
 import { type Change, osUser, recordThenApply } from "./audited-change.js";
 import { initWorkspace, openAuditedWorkspace, type Workspace } from "./workspace.js";
 
@@ -42,7 +42,7 @@ export async function initAudited(directory: string, config: GateConfig): Promis
       `${directory} already holds a trust domain (config.json exists).`,
     );
   }
-  const audit = await openAuditWriter(join(directory, "audit"));
+  const audit = await openAuditWriter(join(directory, "audit"), auditLogOptions(config));
   try {
     return await recordThenApply(
       audit,

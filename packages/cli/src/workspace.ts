@@ -4,6 +4,7 @@ import { DEFAULT_SCHEMA_PATH } from "@agentgate/cedar";
 import { AgentGateError, type AuditSink, Authority } from "@agentgate/core";
 import {
   type AuditWriter,
+  auditLogOptions,
   FileKeyStore,
   FileRevocationList,
   type GateConfig,
@@ -94,6 +95,8 @@ export async function openAuditedWorkspace(
 ): Promise<{ workspace: Workspace; audit: AuditWriter; close(): Promise<void> }> {
   // No trust domain here: let openWorkspace say what to do, before any audit directory is made.
   const workspace = await openWorkspace(directory);
-  const audit = await openAuditWriter(workspace.audit);
+  // A witness configured in config.json (`audit.witness`) anchors every chain the CLI and the
+  // server write, each under its own log id (SECURITY.md K79, K81).
+  const audit = await openAuditWriter(workspace.audit, auditLogOptions(workspace.config));
   return { workspace, audit, close: () => audit.close() };
 }

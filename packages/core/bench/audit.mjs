@@ -1,10 +1,13 @@
 // `pnpm bench` for the audit log: append cost per durability mode beside the floor (the same
-// JSON + SHA-256 + one synchronous write, nothing else), then throughput: one writer in
-// `process` mode, 64 concurrent callers in `group` mode.
+// JSON + SHA-256 + one synchronous write, nothing else), with and without a witness (a real one,
+// in its own process over HTTP on 127.0.0.1, cosigning every 1,000 records and every second),
+// then throughput: one writer in `process` mode, 64 concurrent callers in `group` mode.
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FileAuditLog } from "../dist/node/index.js";
+import { fileURLToPath } from "node:url";
+import { CheckpointKey, FileAuditLog, HttpWitnessClient } from "../dist/node/index.js";
 import { auditFloor, compare, machine, table } from "./harness.mjs";
 
 const event = {
@@ -32,15 +35,41 @@ const dir = () => mkdtempSync(join(tmpdir(), "agentgate-bench-audit-"));
 const writeFloor = await auditFloor(join(dir(), "floor.jsonl"));
 
 const floor = () => writeFloor(event);
+const checkpointKeyPath = join(dir(), "checkpoint-key.json");
+const writerKey = CheckpointKey.load({ path: checkpointKeyPath }).toString();
+const server = spawn(
+  process.execPath,
+  [
+    fileURLToPath(new URL("../test/fixtures/witness-server.mjs", import.meta.url)),
+    join(dir(), "witness"),
+    writerKey,
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
+const witness = await new Promise((resolve) =>
+  server.stdout.once("data", (chunk) => resolve(JSON.parse(chunk.toString()))),
+);
+const open = (durability, extra = {}) =>
+  FileAuditLog.open({ directory: join(dir(), "audit"), durability, checkpointKeyPath, ...extra });
+const anchored = {
+  witness: new HttpWitnessClient(witness.url),
+  witnessKey: witness.key,
+};
 const logs = {
-  process: await FileAuditLog.open({ directory: join(dir(), "audit"), durability: "process" }),
-  fsync: await FileAuditLog.open({ directory: join(dir(), "audit"), durability: "fsync" }),
+  process: await open("process"),
+  witness: await open("process", anchored),
+  fsync: await open("fsync"),
 };
 
 const latency = await compare(
   [
     { name: "floor: JSON + SHA-256 + write", run: floor, batch: 20 },
     { name: "FileAuditLog process", run: () => logs.process.write(event), batch: 20 },
+    {
+      name: "FileAuditLog process + witness",
+      run: () => logs.witness.write(event),
+      batch: 20,
+    },
     { name: "FileAuditLog fsync", run: () => logs.fsync.write(event) },
   ],
   { rounds: 1000, warmup: 100 },
@@ -57,15 +86,17 @@ async function throughput(write, callers, total) {
   );
   return total / (Number(process.hrtime.bigint() - started) / 1e9);
 }
-const processLog = await FileAuditLog.open({
-  directory: join(dir(), "audit"),
-  durability: "process",
-});
-const groupLog = await FileAuditLog.open({ directory: join(dir(), "audit"), durability: "group" });
+const processLog = await open("process");
+const witnessLog = await open("process", anchored);
+const groupLog = await open("group", anchored);
 const floorRate = await throughput(async () => floor(), 1, 200_000);
 const processRate = await throughput((record) => processLog.write(record), 1, 200_000);
+const witnessRate = await throughput((record) => witnessLog.write(record), 1, 200_000);
 const groupRate = await throughput((record) => groupLog.write(record), 64, 200_000);
-for (const log of [logs.process, logs.fsync, processLog, groupLog]) await log.close();
+const anchors = [logs.witness, witnessLog, groupLog].map((log) => log.anchor);
+for (const log of [logs.process, logs.witness, logs.fsync, processLog, witnessLog, groupLog])
+  await log.close();
+server.kill();
 
 console.log(`\n## Audit log\n\n${await machine()}\n`);
 console.log(table(latency, "floor: JSON + SHA-256 + write"));
@@ -77,5 +108,18 @@ console.log(
   `| process mode, one writer (goal ≥ 150,000) | ${Math.round(processRate).toLocaleString("en")} | ${(processRate / floorRate).toFixed(2)}× |`,
 );
 console.log(
-  `| group mode, 64 concurrent callers (goal ≥ 50,000) | ${Math.round(groupRate).toLocaleString("en")} | ${(groupRate / floorRate).toFixed(2)}× |`,
+  `| process mode + witness, one writer | ${Math.round(witnessRate).toLocaleString("en")} | ${(witnessRate / floorRate).toFixed(2)}× |`,
+);
+console.log(
+  `| group mode + witness, 64 concurrent callers (goal ≥ 50,000) | ${Math.round(groupRate).toLocaleString("en")} | ${(groupRate / floorRate).toFixed(2)}× |`,
+);
+
+const byName = Object.fromEntries(latency.map((result) => [result.name, result]));
+const withWitness = byName["FileAuditLog process + witness"];
+const without = byName["FileAuditLog process"];
+console.log(
+  `\nper record with the witness on vs process mode (goal ≤ 1.2×): p50 ${(withWitness.p50 / without.p50).toFixed(2)}×, p99 ${(withWitness.p99 / without.p99).toFixed(2)}×; throughput ${(witnessRate / processRate).toFixed(2)}× of process mode`,
+);
+console.log(
+  `unanchored records when the runs ended (before close): ${anchors.map((anchor) => anchor.unanchored).join(", ")}`,
 );

@@ -3,107 +3,184 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
-  sign,
-  verify,
+  randomBytes,
 } from "node:crypto";
-import { readFileSync } from "node:fs";
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
 import { AgentGateError } from "../errors.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { formatNote, rawPublicKey, signNoteBody } from "./signed-note.js";
+import { formatCheckpoint, type TreeHead } from "./tlog-checkpoint.js";
 
-/** A signed statement that the log held `seq` records ending in `hash` at `time`. */
-export interface AuditCheckpoint {
-  /** The log's id (from its `log.json`), so a checkpoint of another log never matches. */
-  readonly log: string;
-  readonly seq: number;
-  readonly hash: string;
-  /** ISO 8601. */
-  readonly time: string;
-  /** Id of the checkpoint key (RFC 7638-style thumbprint is not needed; a fingerprint suffices). */
-  readonly kid: string;
-  /** Ed25519 signature, base64url, over `log`, `seq`, `hash`, `time` joined by newlines. */
-  readonly sig: string;
+/** The environment variable holding a checkpoint private key (base64url Ed25519 seed). */
+export const CHECKPOINT_KEY_ENV = "AGENTGATE_CHECKPOINT_KEY";
+const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+
+/** The environment variable naming the checkpoint key file. */
+export const CHECKPOINT_KEY_FILE_ENV = "AGENTGATE_CHECKPOINT_KEY_FILE";
+
+/**
+ * Where the checkpoint key lives by default: `$AGENTGATE_CHECKPOINT_KEY_FILE`, else
+ * `$XDG_CONFIG_HOME/agentgate/audit-checkpoint-key.json` (`~/.config/…`): in the user's
+ * configuration, never in the `.agentgate/` directory beside the log (SECURITY.md K78).
+ */
+export function defaultCheckpointKeyPath(env: NodeJS.ProcessEnv = process.env): string {
+  const file = env[CHECKPOINT_KEY_FILE_ENV];
+  if (file !== undefined && file !== "") return file;
+  const config = env.XDG_CONFIG_HOME || join(homedir(), ".config");
+  return join(config, "agentgate", "audit-checkpoint-key.json");
 }
 
 /**
- * The Ed25519 key that signs audit checkpoints. It is deliberately not the token-signing key
- * (SECURITY.md I62): whoever can mint agent tokens should not also be able to re-sign the
- * history of what agents did. Kept in its own 0600 file, created on first use.
+ * The Ed25519 key that signs a writer's audit checkpoints. It is not the token-signing key
+ * (SECURITY.md I62), and it never lives inside the log directory (K78): it comes from the
+ * environment (`AGENTGATE_CHECKPOINT_KEY`) or from a 0600 file outside it, created on first use
+ * by exactly one process even when many start at once.
+ *
+ * Whoever can read this key can sign checkpoints of any history: only a witness's cosignature
+ * (a key the writer never holds) makes a rewrite detectable to someone who does not trust the
+ * writer's host.
  */
 export class CheckpointKey {
   readonly #privateKey: KeyObject | undefined;
+  /** The raw 32-byte public key. */
+  readonly publicKey: Buffer;
 
-  private constructor(
-    readonly kid: string,
-    readonly publicKey: KeyObject,
-    privateKey: KeyObject | undefined,
-  ) {
+  private constructor(publicKey: Buffer, privateKey: KeyObject | undefined) {
+    this.publicKey = publicKey;
     this.#privateKey = privateKey;
   }
 
-  /** Loads the key at `path`, creating it (0600) when missing. */
-  static loadOrCreate(path: string): CheckpointKey {
+  /**
+   * The writer's key: from `AGENTGATE_CHECKPOINT_KEY`, else the file at `path` (default
+   * {@link defaultCheckpointKeyPath}), created (0600) when missing. Rejects with
+   * `invalid_configuration` when the file lies inside `logDirectory`.
+   */
+  static load(
+    options: { path?: string; logDirectory?: string; env?: NodeJS.ProcessEnv } = {},
+  ): CheckpointKey {
+    const env = options.env ?? process.env;
+    const secret = env[CHECKPOINT_KEY_ENV];
+    if (options.path === undefined && secret !== undefined && secret !== "") {
+      return CheckpointKey.#fromSeed(secret, CHECKPOINT_KEY_ENV);
+    }
+    const path = resolve(options.path ?? defaultCheckpointKeyPath(env));
+    if (options.logDirectory !== undefined && isInside(path, resolve(options.logDirectory))) {
+      throw new AgentGateError(
+        "invalid_configuration",
+        `The checkpoint key ${path} lies inside the log directory: anyone who can write the log could re-sign it. Keep it elsewhere or in ${CHECKPOINT_KEY_ENV}.`,
+      );
+    }
+    return CheckpointKey.#readOrCreate(path);
+  }
+
+  /** The public part only: from a key file, a public JWK, or base64 of the raw key. */
+  static publicFrom(source: string | { x: string }): CheckpointKey {
+    let x: string;
+    if (typeof source !== "string") x = source.x;
+    else if (/^[A-Za-z0-9_+/=-]{43,44}$/.test(source.trim())) x = source.trim();
+    else x = (JSON.parse(readFileSync(source, "utf8")) as { publicJwk: { x: string } }).publicJwk.x;
+    const raw = Buffer.from(x.replace(/\+/g, "-").replace(/\//g, "_"), "base64url");
+    if (raw.length !== 32) throw new TypeError("not an Ed25519 public key");
+    return new CheckpointKey(raw, undefined);
+  }
+
+  static #fromSeed(seed: string, where: string): CheckpointKey {
     try {
-      const stored = JSON.parse(readFileSync(path, "utf8")) as { kid: string; privateJwk: object };
-      const privateKey = createPrivateKey({ key: stored.privateJwk as never, format: "jwk" });
-      return new CheckpointKey(stored.kid, createPublicKey(privateKey), privateKey);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-        throw new AgentGateError("audit_unavailable", `The checkpoint key ${path} cannot be read.`);
+      const raw = Buffer.from(seed.trim(), "base64url");
+      if (raw.length !== 32) throw new TypeError("not 32 bytes");
+      // PKCS#8 DER of an Ed25519 seed: Node derives the public key from it.
+      const privateKey = createPrivateKey({
+        key: Buffer.concat([PKCS8_ED25519_PREFIX, raw]),
+        format: "der",
+        type: "pkcs8",
+      });
+      return new CheckpointKey(rawPublicKey(createPublicKey(privateKey)), privateKey);
+    } catch {
+      throw new AgentGateError(
+        "invalid_configuration",
+        `${where} does not hold an Ed25519 checkpoint key (base64url seed).`,
+      );
+    }
+  }
+
+  static #readOrCreate(path: string): CheckpointKey {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const stored = JSON.parse(readFileSync(path, "utf8")) as { privateJwk: { d: string } };
+        return CheckpointKey.#fromSeed(stored.privateJwk.d, path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+          if (error instanceof AgentGateError) throw error;
+          throw new AgentGateError(
+            "audit_unavailable",
+            `The checkpoint key ${path} cannot be read.`,
+          );
+        }
+      }
+      const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+      const text = `${JSON.stringify(
+        {
+          publicJwk: publicKey.export({ format: "jwk" }),
+          privateJwk: privateKey.export({ format: "jwk" }),
+        },
+        null,
+        2,
+      )}\n`;
+      // Written whole under a temporary name, then linked into place: `link` fails when another
+      // process created the key first, and then its key is the one every writer uses.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+      const fd = openSync(temporary, "wx", 0o600);
+      try {
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        linkSync(temporary, path);
+        return new CheckpointKey(rawPublicKey(publicKey), privateKey);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      } finally {
+        unlinkSync(temporary);
       }
     }
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    const publicJwk = publicKey.export({ format: "jwk" });
-    const kid = String(publicJwk.x).slice(0, 16);
-    writeFileAtomic(
-      path,
-      `${JSON.stringify({ kid, publicJwk, privateJwk: privateKey.export({ format: "jwk" }) }, null, 2)}\n`,
-      0o600,
-    );
-    return new CheckpointKey(kid, publicKey, privateKey);
+    throw new AgentGateError("audit_unavailable", `The checkpoint key ${path} cannot be created.`);
   }
 
-  /** The public part only, from a key file or a public JWK, for verifiers. */
-  static publicFrom(pathOrJwk: string | { x: string }): CheckpointKey {
-    const jwk =
-      typeof pathOrJwk === "string"
-        ? (JSON.parse(readFileSync(pathOrJwk, "utf8")) as { publicJwk: { x: string } }).publicJwk
-        : pathOrJwk;
-    const publicKey = createPublicKey({
-      key: { kty: "OKP", crv: "Ed25519", x: jwk.x },
-      format: "jwk",
-    });
-    return new CheckpointKey(jwk.x.slice(0, 16), publicKey, undefined);
+  /** True when this key can sign. */
+  get canSign(): boolean {
+    return this.#privateKey !== undefined;
   }
 
-  /** Signs a checkpoint. */
-  sign(checkpoint: Omit<AuditCheckpoint, "kid" | "sig">): AuditCheckpoint {
+  /** The signed checkpoint note of `head`, under the log's origin as key name. */
+  signCheckpoint(head: TreeHead): string {
     if (this.#privateKey === undefined)
       throw new AgentGateError("audit_unavailable", "A public checkpoint key cannot sign.");
-    const sig = sign(null, Buffer.from(statement(checkpoint)), this.#privateKey).toString(
-      "base64url",
-    );
-    return { ...checkpoint, kid: this.kid, sig };
+    const body = formatCheckpoint(head);
+    return formatNote({ body, signatures: [signNoteBody(body, head.origin, this.#privateKey)] });
   }
 
-  /** True when `checkpoint` carries this key's valid signature. */
-  verify(checkpoint: AuditCheckpoint): boolean {
-    try {
-      return verify(
-        null,
-        Buffer.from(statement(checkpoint)),
-        this.publicKey,
-        Buffer.from(checkpoint.sig, "base64url"),
-      );
-    } catch {
-      return false;
-    }
+  /** The public key as base64url, as `--log-key` of `agentgate witness` takes it. */
+  toString(): string {
+    return this.publicKey.toString("base64url");
   }
 
-  toJSON(): { kid: string } {
-    return { kid: this.kid };
+  toJSON(): { publicKey: string } {
+    return { publicKey: this.toString() };
   }
 }
 
-function statement(checkpoint: Omit<AuditCheckpoint, "kid" | "sig">): string {
-  return `agentgate-audit-checkpoint\n${checkpoint.log}\n${checkpoint.seq}\n${checkpoint.hash}\n${checkpoint.time}`;
+function isInside(path: string, directory: string): boolean {
+  const rel = relative(directory, path);
+  return rel !== "" && !rel.startsWith("..") && !rel.startsWith("/");
 }

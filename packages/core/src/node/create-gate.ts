@@ -10,10 +10,11 @@ import { Gate, type GateOptions } from "../gate/gate.js";
 import { Authority } from "../identity/authority.js";
 import { randomId } from "../internal/random-id.js";
 import type { PolicyClient } from "../policy/policy-client.js";
-import { type AuditDurability, FileAuditLog } from "./file-audit-log.js";
+import { type AuditDurability, FileAuditLog, type FileAuditLogOptions } from "./file-audit-log.js";
 import { FileKeyStore } from "./file-key-store.js";
 import { FileRevocationList } from "./file-revocation-list.js";
 import { JsonFileAgentRegistry } from "./json-file-agent-registry.js";
+import { HttpWitnessClient } from "./witness/witness-client.js";
 
 /** What `@agentgate/cedar` reports on each policy load (its `PolicyLoad`). */
 interface PolicyLoad {
@@ -36,6 +37,33 @@ export interface GateConfig {
   readonly timeZone?: string;
   /** Deployment environment in the policy context. Default `development`. */
   readonly environment?: string;
+  /** The audit log's anchoring (see {@link AuditConfig}). */
+  readonly audit?: AuditConfig;
+}
+
+/** `audit` in `config.json`: the witness that cosigns the log, and how often it is asked. */
+export interface AuditConfig {
+  /** The witness's URL and verifier key (`agentgate witness` prints both). */
+  readonly witness?: { readonly url: string; readonly key: string };
+  /** A checkpoint after this many records (default 1,000). */
+  readonly checkpointEvery?: number;
+  /** And at least this often while records arrive (default 1,000 ms). */
+  readonly checkpointIntervalMs?: number;
+}
+
+/** The {@link FileAuditLog} options that `config.json`'s `audit` section asks for. */
+export function auditLogOptions(config: GateConfig | undefined): Partial<FileAuditLogOptions> {
+  const audit = config?.audit;
+  if (audit === undefined) return {};
+  return {
+    ...(audit.witness === undefined
+      ? {}
+      : { witness: new HttpWitnessClient(audit.witness.url), witnessKey: audit.witness.key }),
+    ...(audit.checkpointEvery === undefined ? {} : { checkpointEvery: audit.checkpointEvery }),
+    ...(audit.checkpointIntervalMs === undefined
+      ? {}
+      : { checkpointIntervalMs: audit.checkpointIntervalMs }),
+  };
 }
 
 /** Options of {@link createGate}: a directory, and any port or setting to replace. */
@@ -80,6 +108,7 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
   const audit: AuditSink =
     options.audit ??
     (await FileAuditLog.open({
+      ...auditLogOptions(config),
       directory: join(directory, "audit"),
       durability: options.durability ?? "process",
     }));

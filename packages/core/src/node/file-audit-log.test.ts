@@ -7,7 +7,9 @@ import { pollUntil } from "../../test/fixtures/poll.js";
 import { tempDir } from "../../test/fixtures/temp-dir.js";
 import type { AuditEvent } from "../audit/audit-event.js";
 import { isAgentGateError } from "../errors.js";
-import { FileAuditLog, readAuditLog, verifyAuditLog } from "./index.js";
+import { CheckpointKey, FileAuditLog, readAuditLog, verifyAuditLog } from "./index.js";
+import { parseNote } from "./signed-note.js";
+import { parseCheckpoint } from "./tlog-checkpoint.js";
 
 const WRITER = fileURLToPath(new URL("../../test/fixtures/audit-writer.mjs", import.meta.url));
 
@@ -47,7 +49,7 @@ describe("FileAuditLog and verifyAuditLog", () => {
       expect(await verifyAuditLog(directory)).toMatchObject({
         ok: true,
         records: 40,
-        checkpoint: { seq: 40, verified: true },
+        checkpoint: { size: 40, verified: true },
       });
       const records = lines(directory).map((line) => JSON.parse(line));
       expect(records.map((record) => record.seq)).toEqual(
@@ -90,23 +92,17 @@ describe("FileAuditLog and verifyAuditLog", () => {
   it("E40 + I62: a cut tail is detected through the signed checkpoint kept outside the log", async () => {
     const { directory, log } = await logWith(12);
     await log.close();
-    expect(readdirSync(directory)).not.toContain(`${directory.split("/").at(-1)}.checkpoint.json`);
+    // Outside the log directory, and outside `.agentgate/` too (beside the checkpoint key).
+    expect(log.checkpointPath.startsWith(join(directory, ".."))).toBe(false);
     rewrite(directory, lines(directory).slice(0, 9));
     expect(await verifyAuditLog(directory)).toMatchObject({ ok: false, firstBadSeq: 9 });
-    // A forged checkpoint (re-signed with another key) does not verify.
-    const checkpoint = JSON.parse(readFileSync(`${directory}.checkpoint.json`, "utf8"));
-    writeFileSync(
-      `${directory}.checkpoint.json`,
-      JSON.stringify({
-        ...checkpoint,
-        seq: 9,
-        hash: JSON.parse(lines(directory)[8] as string).hash,
-      }),
-    );
-    expect(await verifyAuditLog(directory)).toMatchObject({
-      ok: false,
-      checkpoint: { verified: false },
+    // A forged checkpoint (signed with another key) does not verify.
+    const attacker = CheckpointKey.load({
+      path: join(tempDir("agentgate-attacker-"), "key.json"),
     });
+    const head = parseCheckpoint(parseNote(readFileSync(log.checkpointPath, "utf8")).body);
+    writeFileSync(log.checkpointPath, attacker.signCheckpoint({ ...head, size: 9 }));
+    expect(await verifyAuditLog(directory)).toMatchObject({ ok: false, check: "checkpoint" });
   });
 
   it("E45: newlines, ANSI escapes and JSON fragments in arguments cannot forge a line or an event", async () => {

@@ -1,21 +1,33 @@
 import { hash as digest } from "node:crypto";
 import * as fs from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { AUDIT_SCHEMA_VERSION, type AuditEvent } from "../audit/audit-event.js";
 import type { AuditSink } from "../audit/audit-sink.js";
 import { type Clock, systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { randomId } from "../internal/random-id.js";
 import { writeFileAtomic } from "./atomic-file.js";
-import { AuditLock } from "./audit-lock.js";
+import {
+  cosignedCheckpoint,
+  cosignedPath,
+  defaultCheckpointPath,
+  readOptional,
+  type TrustedCheckpoint,
+  writerCheckpoint,
+} from "./audit-checkpoints.js";
+import { AuditLock, type AuditLockOptions } from "./audit-lock.js";
 import {
   GENESIS_HASH,
   listSegments,
+  scanSegments,
   segmentIndex,
   segmentPath,
   splitRecordLine,
 } from "./audit-segments.js";
 import { CheckpointKey } from "./checkpoint-key.js";
+import { CompactRange, consistencyProof } from "./merkle-tree.js";
+import { auditOrigin } from "./tlog-checkpoint.js";
+import type { WitnessClient } from "./witness/witness-client.js";
 
 /**
  * How durable `write` is when it resolves:
@@ -46,16 +58,49 @@ export interface FileAuditLogOptions {
   readonly groupCommitMs?: number;
   /** A segment larger than this is closed and the next one started. Default 64 MiB. */
   readonly maxSegmentBytes?: number;
-  /** A signed checkpoint every this many records, and on close. Default 1,000; 0 turns it off. */
+  /**
+   * A signed checkpoint (and a witness submission) after this many records. Default 1,000; 0
+   * leaves only the timer, open and close.
+   */
   readonly checkpointEvery?: number;
-  /** Where the newest checkpoint is kept, outside the log. Default `<directory>.checkpoint.json`. */
+  /**
+   * A signed checkpoint (and a witness submission) at least this often while records arrive.
+   * Default 1,000 ms; 0 turns the timer off. With `checkpointEvery`, this bounds the records
+   * that can vanish undetected: those newer than the last cosigned checkpoint (K81).
+   */
+  readonly checkpointIntervalMs?: number;
+  /**
+   * Where the newest checkpoint is kept (and `<path>.cosigned` the newest one the witness
+   * cosigned). Default: beside the checkpoint key, outside the log's directory (see
+   * {@link defaultCheckpointPath}).
+   */
   readonly checkpointPath?: string;
-  /** The checkpoint signing key. Default `<directory>.checkpoint-key.json`, created on first use. */
+  /**
+   * The checkpoint signing key file. Default: `AGENTGATE_CHECKPOINT_KEY` (the key itself), else
+   * `AGENTGATE_CHECKPOINT_KEY_FILE`, else `~/.config/agentgate/audit-checkpoint-key.json`;
+   * created on first use; refused inside the log directory.
+   */
   readonly checkpointKeyPath?: string;
+  /** The witness that cosigns this log's checkpoints. Default: none (not anchored). */
+  readonly witness?: WitnessClient;
+  /** The witness's verifier key: cosignatures are checked with it before they are kept. */
+  readonly witnessKey?: string;
+  /** See {@link AuditLockOptions.staleMs}. */
+  readonly lockStaleMs?: number;
   /** Time source for events the log writes itself. Default: the system clock. */
   readonly clock?: Clock;
   /** Replaces the file operations, to test a failing disk. Default: `node:fs`. */
   readonly fileSystem?: AuditFileSystem;
+}
+
+/** Where a log stands with its witness. */
+export interface AuditAnchorStatus {
+  /** The size of the newest checkpoint the witness cosigned (0 when none). */
+  readonly cosignedSize: number;
+  /** Records newer than that: the only ones that could still vanish undetected (K81). */
+  readonly unanchored: number;
+  /** Why the last submission failed, when it did. */
+  readonly error?: string;
 }
 
 /** What opening found: a record torn by a crash, cut from the tail. */
@@ -76,11 +121,17 @@ const NODE_FS: AuditFileSystem = {
 
 /**
  * The embedded audit log: JSON Lines, one record per event, each with its sequence number, the
- * previous record's hash and its own SHA-256, so that any edit, deletion, reordering or fork is
- * found by {@link verifyAuditLog}; signed checkpoints kept outside the log make a cut tail
- * detectable too. One writer per log across processes (a lock file), segments rotated by size
- * with the chain continuing, and a record torn by `kill -9` cut on reopen (SECURITY.md E40–E42,
- * I62, J74, J75).
+ * previous record's hash and its own hash, `SHA-256(0x00 || record bytes)`: the RFC 9162 leaf
+ * hash, so the records are both a hash chain and the leaves of a Merkle tree. Any edit,
+ * deletion, reordering or fork is found by {@link verifyAuditLog}; signed checkpoints (C2SP
+ * `tlog-checkpoint` notes) kept outside the log, and cosigned by a witness when one is
+ * configured, make a cut or rewritten history detectable too. One writer per chain across
+ * processes (a lock file), segments rotated by size with the chain continuing, and a record torn
+ * by `kill -9` cut on reopen (SECURITY.md E40–E42, I62, J74, J75, K77–K82).
+ *
+ * Opening refuses (`audit_unavailable`, `details.check: "cut"`) a log that is shorter than, or
+ * differs from, the last checkpoint this writer or the witness signed: nothing is written over
+ * a cut until `recoverAuditLog` records what was lost (K80).
  *
  * A failed write or sync rejects with `audit_unavailable` and stops the log: every later write
  * rejects too, so the gate denies rather than run unaudited (E43, J74).
@@ -95,12 +146,15 @@ export class FileAuditLog implements AuditSink {
   /** Set when opening cut a torn record from the tail. */
   readonly recovery: AuditRecovery | undefined;
   readonly directory: string;
+  /** The log's origin in its checkpoints (`agentgate.dev/audit/<log id>`). */
+  readonly origin: string;
+  /** Where the newest signed checkpoint is kept. */
+  readonly checkpointPath: string;
   readonly #options: FileAuditLogOptions;
   readonly #fs: AuditFileSystem;
   readonly #clock: Clock;
   readonly #lock: AuditLock;
-  readonly #key: CheckpointKey | undefined;
-  readonly #logId: string;
+  readonly #key: CheckpointKey;
   #fd: number;
   #segment: number;
   #segmentBytes: number;
@@ -111,40 +165,57 @@ export class FileAuditLog implements AuditSink {
   #pending: string[] = [];
   #waiters: Waiter[] = [];
   #timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
-  #checkpointed: number;
+  readonly #ticker: ReturnType<typeof setInterval> | undefined;
+  readonly #tree: CompactRange;
+  #checkpointed = -1;
+  #note = "";
+  // Witness state: the compact range at the last cosigned size, and every leaf after it.
+  #base: CompactRange;
+  #baseNodes: Map<string, Buffer>;
+  #sinceBase: Buffer[];
+  #inflight: Promise<void> | undefined;
+  #again = false;
+  #anchorError: string | undefined;
 
   private constructor(options: FileAuditLogOptions, state: OpenState) {
     this.#options = options;
     this.directory = state.directory;
+    this.origin = state.origin;
+    this.checkpointPath = state.checkpointPath;
     this.#fs = options.fileSystem ?? NODE_FS;
     this.#clock = options.clock ?? systemClock;
     this.#lock = state.lock;
-    this.#logId = state.logId;
+    this.#key = state.key;
     this.#fd = state.fd;
     this.#segment = state.segment;
     this.#segmentBytes = state.segmentBytes;
     this.#seq = state.seq;
     this.#prev = state.prev;
     this.recovery = state.recovery;
-    this.#checkpointed = state.seq;
-    this.#key =
-      (options.checkpointEvery ?? 1000) > 0
-        ? CheckpointKey.loadOrCreate(
-            options.checkpointKeyPath ?? `${state.directory}.checkpoint-key.json`,
-          )
-        : undefined;
+    this.#tree = state.tree;
+    this.#base = state.base;
+    this.#baseNodes = state.base.nodes();
+    this.#sinceBase = state.sinceBase;
+    const interval = options.checkpointIntervalMs ?? 1000;
+    if (interval > 0) {
+      this.#ticker = setInterval(() => this.#tick(), interval);
+      this.#ticker.unref();
+    }
   }
 
   /**
-   * Opens (or creates) the log: takes the writer lock, finds the last whole record, cuts a torn
-   * one after a crash (recording a `log_recovered` event), and continues the chain. Rejects
-   * with `audit_unavailable` when the log is locked by a live process or its tail is corrupt.
+   * Opens (or creates) the log: takes the writer lock, removes temporary files a crash left,
+   * reads the chain (cutting a record torn by a crash and recording a `log_recovered` event),
+   * compares it with the newest checkpoint this writer and the witness signed, and continues the
+   * chain. Rejects with `audit_unavailable` when the log is locked by a live process, its tail is
+   * corrupt, or it is shorter than or different from a checkpoint (`details.check: "cut"`).
    */
   static async open(options: FileAuditLogOptions = {}): Promise<FileAuditLog> {
-    const log = new FileAuditLog(
-      options,
-      openState(options.directory ?? join(".agentgate", "audit")),
-    );
+    let log: FileAuditLog | undefined;
+    const state = await openState(options, (reason) => {
+      if (log !== undefined) log.#fail(new Error(`lock lost: ${reason}`));
+    });
+    log = new FileAuditLog(options, state);
     if (log.recovery !== undefined) {
       await log.write({
         v: AUDIT_SCHEMA_VERSION,
@@ -154,6 +225,13 @@ export class FileAuditLog implements AuditSink {
         details: { ...log.recovery },
       });
     }
+    // The writer's memory of the log starts now: a later cut shows against this checkpoint.
+    if (state.checkpointSize !== log.#seq) log.#checkpoint();
+    else {
+      log.#checkpointed = log.#seq;
+      log.#note = state.checkpointNote ?? "";
+      if (log.#options.witness !== undefined && log.#base.size < log.#seq) log.#submit();
+    }
     return log;
   }
 
@@ -162,12 +240,22 @@ export class FileAuditLog implements AuditSink {
     return this.#seq;
   }
 
+  /** Where the log stands with its witness. */
+  get anchor(): AuditAnchorStatus {
+    return {
+      cosignedSize: this.#base.size,
+      unanchored: this.#seq - this.#base.size,
+      ...(this.#anchorError === undefined ? {} : { error: this.#anchorError }),
+    };
+  }
+
   write(event: AuditEvent): Promise<void> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     if (this.#closed)
       return Promise.reject(new AgentGateError("audit_unavailable", "The audit log is closed."));
     const body = recordBody(this.#seq, this.#prev, event);
-    const hash = digest("sha256", body, "hex");
+    // RFC 9162 leaf hash of the record's bytes: the chain link and the Merkle leaf at once.
+    const hash = digest("sha256", `\u0000${body}`, "hex");
     const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
     const bytes = Buffer.byteLength(line);
     try {
@@ -180,6 +268,9 @@ export class FileAuditLog implements AuditSink {
       this.#seq++;
       this.#prev = hash;
       this.#segmentBytes += bytes;
+      const leaf = Buffer.from(hash, "hex");
+      this.#tree.append(leaf);
+      if (this.#options.witness !== undefined) this.#sinceBase.push(leaf);
       const durability = this.#options.durability ?? "process";
       if (durability === "group") return this.#enqueue(line);
       this.#writeAll(line);
@@ -197,17 +288,36 @@ export class FileAuditLog implements AuditSink {
     if (this.#failure !== undefined) throw this.#failure;
   }
 
-  /** Flushes, writes a final checkpoint, syncs and releases the writer lock. */
+  /**
+   * Flushes, writes a final checkpoint, waits (up to 5 s) for the witness to cosign it, syncs
+   * and releases the writer lock.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#ticker !== undefined) clearInterval(this.#ticker);
     try {
       await this.flush();
       this.#fs.fdatasyncSync(this.#fd);
-      this.#checkpoint();
+      if (this.#checkpointed !== this.#seq) this.#checkpoint();
+      await this.#settle(5_000);
     } finally {
       this.#closed = true;
       fs.closeSync(this.#fd);
       this.#lock.release();
+    }
+  }
+
+  async #settle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#options.witness !== undefined && Date.now() < deadline) {
+      if (this.#inflight === undefined) {
+        if (this.#base.size >= this.#seq || this.#anchorError !== undefined) return;
+        this.#submit();
+      }
+      await Promise.race([
+        this.#inflight,
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+      ]);
     }
   }
 
@@ -263,29 +373,94 @@ export class FileAuditLog implements AuditSink {
     this.#segmentBytes = 0;
   }
 
+  #tick(): void {
+    if (this.#closed || this.#failure !== undefined) return;
+    try {
+      this.#flushPending();
+      if (this.#checkpointed !== this.#seq) this.#checkpoint();
+      else if (this.#options.witness !== undefined && this.#base.size < this.#seq) this.#submit();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
   #maybeCheckpoint(): void {
     const every = this.#options.checkpointEvery ?? 1000;
     if (every > 0 && this.#pending.length === 0 && this.#seq - this.#checkpointed >= every)
       this.#checkpoint();
   }
 
+  /** Signs the tree head of every record written so far, keeps it, and sends it to the witness. */
   #checkpoint(): void {
-    if (this.#key === undefined || this.#seq === 0) return;
     this.#checkpointed = this.#seq;
-    const checkpoint = this.#key.sign({
-      log: this.#logId,
-      seq: this.#seq,
-      hash: this.#prev,
-      time: new Date(this.#clock.now()).toISOString(),
+    this.#note = this.#key.signCheckpoint({
+      origin: this.origin,
+      size: this.#seq,
+      root: this.#tree.root(),
     });
-    const path = this.#options.checkpointPath ?? `${this.directory}.checkpoint.json`;
     // As durable as the records it covers: synced unless the log runs in `process` mode.
     writeFileAtomic(
-      path,
-      `${JSON.stringify(checkpoint)}\n`,
+      this.checkpointPath,
+      this.#note,
       0o600,
       (this.#options.durability ?? "process") !== "process",
     );
+    if (this.#options.witness !== undefined) this.#submit();
+  }
+
+  /** One submission at a time; a checkpoint signed meanwhile goes after it. */
+  #submit(): void {
+    const witness = this.#options.witness;
+    if (witness === undefined) return;
+    if (this.#inflight !== undefined) {
+      this.#again = true;
+      return;
+    }
+    const note = this.#note;
+    const size = this.#checkpointed;
+    if (size <= this.#base.size && this.#base.size > 0) return;
+    const snapshot = this.#tree.clone();
+    const baseSize = this.#base.size;
+    const nodes = this.#baseNodes;
+    const leaves = this.#sinceBase;
+    const proof = consistencyProof(
+      (start, span) =>
+        nodes.get(`${start}:${span}`) ??
+        (span === 1 && start >= baseSize ? leaves[start - baseSize] : undefined),
+      baseSize,
+      size,
+    );
+    this.#inflight = witness
+      .addCheckpoint({ oldSize: baseSize, proof, checkpoint: note })
+      .then((response) => {
+        if (response.status === "cosigned") {
+          const cosigned = `${note}${response.cosignature}`;
+          const key = this.#options.witnessKey;
+          if (key !== undefined && cosignedCheckpoint(cosigned, key) === undefined) {
+            this.#anchorError = "the witness's cosignature does not verify with its key";
+            return;
+          }
+          writeFileAtomic(cosignedPath(this.checkpointPath), cosigned, 0o600);
+          this.#base = snapshot;
+          this.#baseNodes = snapshot.nodes();
+          this.#sinceBase = this.#sinceBase.slice(size - baseSize);
+          this.#anchorError = undefined;
+        } else if (response.status === "conflict") {
+          this.#anchorError = `the witness holds a checkpoint of size ${response.size} for this log, not ${baseSize}: another writer on this chain, or a cut`;
+        } else {
+          this.#anchorError = `the witness refused the checkpoint: ${response.reason}`;
+        }
+      })
+      .catch((error: unknown) => {
+        this.#anchorError = `the witness is unreachable: ${describe(error)}`;
+      })
+      .finally(() => {
+        this.#inflight = undefined;
+        if (this.#again && !this.#closed) {
+          this.#again = false;
+          if (this.#anchorError === undefined) this.#submit();
+        }
+      });
   }
 
   /** Stops the log for good: a failed write or sync is never retried as if it succeeded (J74). */
@@ -298,48 +473,102 @@ export class FileAuditLog implements AuditSink {
     return this.#failure;
   }
 }
-
 interface OpenState {
   readonly directory: string;
+  readonly origin: string;
+  readonly checkpointPath: string;
   readonly lock: AuditLock;
-  readonly logId: string;
+  readonly key: CheckpointKey;
   readonly fd: number;
   readonly segment: number;
   readonly segmentBytes: number;
   readonly seq: number;
   readonly prev: string;
   readonly recovery: AuditRecovery | undefined;
+  readonly tree: CompactRange;
+  readonly base: CompactRange;
+  readonly sinceBase: Buffer[];
+  /** The size of the writer's newest checkpoint, when it has one. */
+  readonly checkpointSize: number | undefined;
+  readonly checkpointNote: string | undefined;
 }
 
-function openState(directory: string): OpenState {
+async function openState(
+  options: FileAuditLogOptions,
+  onLost: (reason: string) => void,
+): Promise<OpenState> {
+  const directory = options.directory ?? join(".agentgate", "audit");
   fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-  const lock = AuditLock.acquire(join(directory, "audit.lock"));
+  const lock = AuditLock.acquire(join(directory, "audit.lock"), {
+    ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
+    onLost,
+  });
   try {
-    const logId = logIdentity(directory);
-    const segments = listSegments(directory);
-    let recovery: AuditRecovery | undefined;
-    let tail: { seq: number; hash: string } | undefined;
-    for (const segment of [...segments].reverse()) {
-      const found = lastRecord(segment);
-      recovery ??= found.recovery;
-      if (found.record !== undefined) {
-        tail = found.record;
-        break;
+    const key = CheckpointKey.load({
+      ...(options.checkpointKeyPath === undefined ? {} : { path: options.checkpointKeyPath }),
+      logDirectory: directory,
+    });
+    const checkpointPath =
+      options.checkpointPath ?? defaultCheckpointPath(directory, options.checkpointKeyPath);
+    removeTemporaries(directory, checkpointPath);
+    const origin = auditOrigin(logIdentity(directory));
+    const anchors = await readAnchors(options, key, checkpointPath, origin);
+    const baseSize = options.witness === undefined ? 0 : (anchors.cosigned?.size ?? 0);
+    const scan = scanLog(
+      directory,
+      anchors.all.map((anchor) => anchor.size),
+      baseSize,
+      options.witness !== undefined,
+    );
+    for (const anchor of anchors.all) {
+      const problem = cutProblem(anchor, origin, scan);
+      if (problem !== undefined) {
+        throw new AgentGateError(
+          "audit_unavailable",
+          `The audit log ${directory} does not match its last checkpoint (${problem}). Nothing is written to it until \`agentgate audit recover\` records what was lost.`,
+          {
+            details: {
+              check: "cut",
+              directory,
+              logSize: scan.count,
+              checkpointSize: anchor.size,
+              signedBy: anchor.source,
+              origin: anchor.origin,
+              problem,
+            },
+          },
+        );
       }
     }
+    const segments = listSegments(directory);
     const segment = segments.length === 0 ? 1 : segmentIndex(segments.at(-1) as string);
     const path = segmentPath(directory, segment);
+    let recovery: AuditRecovery | undefined;
+    if (scan.torn !== undefined) {
+      // A tail without its final newline was never acknowledged (`write` resolves only after the
+      // whole line was written): cut it (J75).
+      const size = fs.statSync(scan.torn.segment).size;
+      fs.truncateSync(scan.torn.segment, size - scan.torn.bytes);
+      recovery = { segment: scan.torn.segment, truncatedBytes: scan.torn.bytes };
+    }
     const fd = fs.openSync(path, "a", 0o600);
     return {
       directory,
+      origin,
+      checkpointPath,
       lock,
-      logId,
+      key,
       fd,
       segment,
       segmentBytes: fs.fstatSync(fd).size,
-      seq: tail === undefined ? 0 : tail.seq + 1,
-      prev: tail?.hash ?? GENESIS_HASH,
+      seq: scan.count,
+      prev: scan.lastHash,
       recovery,
+      tree: scan.tree,
+      base: scan.base,
+      sinceBase: scan.sinceBase,
+      checkpointSize: anchors.writer?.size,
+      checkpointNote: anchors.writer?.note,
     };
   } catch (error) {
     lock.release();
@@ -353,59 +582,186 @@ function openState(directory: string): OpenState {
   }
 }
 
+/** Why the log does not extend `anchor`, or undefined when it does (K80). */
+function cutProblem(anchor: Anchor, origin: string, scan: LogScan): string | undefined {
+  if (anchor.origin !== origin)
+    return `the log's id changed: the ${anchor.source}'s checkpoint is of ${anchor.origin}, the directory holds ${origin}`;
+  if (scan.count < anchor.size)
+    return `the log holds ${scan.count} records but the ${anchor.source} signed a checkpoint of ${anchor.size}: ${anchor.size - scan.count} records were cut`;
+  const root = scan.roots.get(anchor.size);
+  if (root === undefined || !root.equals(anchor.root))
+    return `the first ${anchor.size} records differ from the ones the ${anchor.source} signed: history rewritten`;
+  return undefined;
+}
+
+interface Anchor extends TrustedCheckpoint {
+  readonly source: "writer" | "witness";
+}
+
+/** The newest checkpoints this writer and the witness signed for the log. */
+async function readAnchors(
+  options: FileAuditLogOptions,
+  key: CheckpointKey,
+  checkpointPath: string,
+  origin: string,
+): Promise<{ writer?: Anchor; cosigned?: Anchor; all: Anchor[] }> {
+  const all: Anchor[] = [];
+  const text = readOptional(checkpointPath);
+  let writer: Anchor | undefined;
+  if (text !== undefined) {
+    const checked = writerCheckpoint(text, key.publicKey);
+    if (checked === undefined) {
+      throw new AgentGateError(
+        "audit_unavailable",
+        `The checkpoint ${checkpointPath} is not signed by this writer's key: it was replaced, or the key was. Run \`agentgate audit verify\`.`,
+        { details: { check: "checkpoint", checkpointPath } },
+      );
+    }
+    writer = { ...checked, source: "writer" };
+    all.push(writer);
+  }
+  let cosignedText: string | undefined;
+  if (options.witness !== undefined) {
+    try {
+      cosignedText = await options.witness.latest(origin);
+    } catch {
+      // Unreachable: the copy kept beside the checkpoint is the best memory there is.
+      cosignedText = readOptional(cosignedPath(checkpointPath));
+    }
+  }
+  let cosigned: Anchor | undefined;
+  if (cosignedText !== undefined) {
+    const checked =
+      options.witnessKey === undefined
+        ? writerCheckpoint(cosignedText, key.publicKey)
+        : cosignedCheckpoint(cosignedText, options.witnessKey);
+    if (checked !== undefined) {
+      cosigned = { ...checked, source: "witness" };
+      all.push(cosigned);
+    }
+  }
+  return { ...(writer ? { writer } : {}), ...(cosigned ? { cosigned } : {}), all };
+}
+
+interface LogScan {
+  readonly count: number;
+  readonly lastHash: string;
+  readonly tree: CompactRange;
+  readonly roots: Map<number, Buffer>;
+  readonly base: CompactRange;
+  readonly sinceBase: Buffer[];
+  readonly torn?: { segment: string; bytes: number };
+}
+
+/**
+ * Reads the leaf hashes of every record (no JSON parsing: the hash is the line's fixed-length
+ * suffix), with the roots at the sizes asked for. The last record's hash is checked against its
+ * bytes: a whole last line that does not check is tampering, not a crash, and opening refuses.
+ */
+function scanLog(
+  directory: string,
+  sizes: readonly number[],
+  baseSize: number,
+  keepLeaves: boolean,
+): LogScan {
+  const tree = new CompactRange();
+  const roots = new Map<number, Buffer>();
+  const wanted = new Set(sizes);
+  let base = new CompactRange();
+  const sinceBase: Buffer[] = [];
+  let last = "";
+  let torn: LogScan["torn"];
+  const mark = () => {
+    if (wanted.has(tree.size)) roots.set(tree.size, tree.root());
+    if (tree.size === baseSize) base = tree.clone();
+  };
+  mark();
+  scanSegments(
+    directory,
+    (line) => {
+      const split = splitRecordLine(line);
+      if (split === undefined) {
+        throw new AgentGateError(
+          "audit_unavailable",
+          `Record ${tree.size} of ${directory} is malformed; run \`agentgate audit verify\`.`,
+          { details: { check: "record", seq: tree.size } },
+        );
+      }
+      last = line;
+      const leaf = Buffer.from(split.hash, "hex");
+      tree.append(leaf);
+      if (keepLeaves && tree.size > baseSize) sinceBase.push(leaf);
+      mark();
+      return true;
+    },
+    (segment, bytes, isLast) => {
+      if (!isLast) {
+        throw new AgentGateError(
+          "audit_unavailable",
+          `${segment} ends in a torn record but is not the last segment; run \`agentgate audit verify\`.`,
+          { details: { check: "record", seq: tree.size } },
+        );
+      }
+      torn = { segment, bytes };
+    },
+  );
+  let lastHash = GENESIS_HASH;
+  if (last !== "") {
+    const split = splitRecordLine(last) as { body: string; hash: string };
+    const seq = /^\{"seq":(\d+),/.exec(last)?.[1];
+    if (
+      Number(seq) !== tree.size - 1 ||
+      digest("sha256", `\u0000${split.body}`, "hex") !== split.hash
+    ) {
+      throw new AgentGateError(
+        "audit_unavailable",
+        `The last record of ${directory} does not check; run \`agentgate audit verify\` before writing more.`,
+        { details: { check: "record", seq: tree.size - 1 } },
+      );
+    }
+    lastHash = split.hash;
+  }
+  return {
+    count: tree.size,
+    lastHash,
+    tree,
+    roots,
+    base,
+    sinceBase,
+    ...(torn === undefined ? {} : { torn }),
+  };
+}
+
+/** Temporary files of atomic writes that a `kill -9` interrupted (K82). */
+function removeTemporaries(directory: string, checkpointPath: string): void {
+  const sweep = (folder: string, prefix: string) => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(folder);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith(".tmp"))
+        fs.rmSync(join(folder, name), { force: true });
+    }
+  };
+  sweep(directory, "");
+  sweep(dirname(checkpointPath), basename(checkpointPath));
+}
+
 function logIdentity(directory: string): string {
   const path = join(directory, "log.json");
   try {
     return (JSON.parse(fs.readFileSync(path, "utf8")) as { id: string }).id;
   } catch {
     const id = randomId();
-    writeFileAtomic(path, `${JSON.stringify({ id, created: new Date().toISOString() })}\n`, 0o600);
+    writeFileAtomic(
+      path,
+      `${JSON.stringify({ id, created: new Date().toISOString(), leaves: "rfc9162" })}\n`,
+      0o600,
+    );
     return id;
-  }
-}
-
-/**
- * The last whole record of a segment. A tail without a final newline is a record torn by a crash
- * (never acknowledged, since `write` resolves only after the whole line was written): it is cut
- * (J75). A whole last line whose hash does not check is tampering, not a crash: opening refuses.
- */
-function lastRecord(path: string): {
-  record?: { seq: number; hash: string };
-  recovery?: AuditRecovery;
-} {
-  const size = fs.statSync(path).size;
-  if (size === 0) return {};
-  const start = Math.max(0, size - 1024 * 1024);
-  const fd = fs.openSync(path, "r+");
-  try {
-    const buffer = Buffer.alloc(size - start);
-    fs.readSync(fd, buffer, 0, buffer.length, start);
-    const text = buffer.toString("utf8");
-    const end = text.lastIndexOf("\n");
-    let recovery: AuditRecovery | undefined;
-    if (end !== text.length - 1) {
-      const keep = start + (end < 0 ? 0 : Buffer.byteLength(text.slice(0, end + 1)));
-      fs.ftruncateSync(fd, keep);
-      fs.fdatasyncSync(fd);
-      recovery = { segment: path, truncatedBytes: size - keep };
-    }
-    if (end < 0) return recovery === undefined ? {} : { recovery };
-    const line = text.slice(text.lastIndexOf("\n", end - 1) + 1, end);
-    const split = splitRecordLine(line);
-    const seq = split === undefined ? undefined : (JSON.parse(line) as { seq?: unknown }).seq;
-    if (
-      split === undefined ||
-      typeof seq !== "number" ||
-      digest("sha256", split.body, "hex") !== split.hash
-    ) {
-      throw new AgentGateError(
-        "audit_unavailable",
-        `The last record of ${path} does not check; run verifyAuditLog before writing more.`,
-      );
-    }
-    return { record: { seq, hash: split.hash }, ...(recovery === undefined ? {} : { recovery }) };
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

@@ -4,11 +4,32 @@
  */
 
 export {
-  type AuditCheckpoint,
-  CheckpointKey,
-} from "./checkpoint-key.js";
-export { type CreateGateOptions, createGate, type GateConfig } from "./create-gate.js";
+  cosignedPath,
+  defaultCheckpointPath,
+} from "./audit-checkpoints.js";
 export {
+  type AuditInclusionProof,
+  type AuditProofVerification,
+  type ProveAuditRecordOptions,
+  proveAuditRecord,
+  type VerifyAuditProofOptions,
+  verifyAuditProof,
+} from "./audit-proof.js";
+export {
+  CHECKPOINT_KEY_ENV,
+  CHECKPOINT_KEY_FILE_ENV,
+  CheckpointKey,
+  defaultCheckpointKeyPath,
+} from "./checkpoint-key.js";
+export {
+  type AuditConfig,
+  auditLogOptions,
+  type CreateGateOptions,
+  createGate,
+  type GateConfig,
+} from "./create-gate.js";
+export {
+  type AuditAnchorStatus,
   type AuditDurability,
   type AuditFileSystem,
   type AuditRecovery,
@@ -25,17 +46,53 @@ export {
   type JsonFileAgentRegistryOptions,
 } from "./json-file-agent-registry.js";
 export {
+  CompactRange,
+  consistencyProof,
+  EMPTY_ROOT,
+  inclusionProof,
+  leafHash,
+  nodeHash,
+  verifyConsistency,
+  verifyInclusion,
+} from "./merkle-tree.js";
+export {
   type AuditWriter,
   type AuditWriterOptions,
   auditChains,
   openAuditWriter,
   WRITERS_DIRECTORY,
 } from "./open-audit-writer.js";
+export {
+  type AuditRecoveryReport,
+  type RecoverAuditLogOptions,
+  recoverAuditLog,
+} from "./recover-audit-log.js";
 export { SpoolingAuditSink } from "./spooling-audit-sink.js";
+export {
+  auditOrigin,
+  formatCheckpoint,
+  parseCheckpoint,
+  type TreeHead,
+} from "./tlog-checkpoint.js";
+export {
+  type AuditChainVerification,
+  type VerifyAuditChainsOptions,
+  verifyAuditChains,
+} from "./verify-audit-chains.js";
 export {
   type AuditQuery,
   type AuditVerification,
+  NOT_ANCHORED,
   readAuditLog,
   type VerifyAuditLogOptions,
   verifyAuditLog,
 } from "./verify-audit-log.js";
+export { Witness, type WitnessOptions } from "./witness/witness.js";
+export {
+  type AddCheckpointRequest,
+  type AddCheckpointResponse,
+  formatAddCheckpoint,
+  HttpWitnessClient,
+  parseAddCheckpoint,
+  type WitnessClient,
+} from "./witness/witness-client.js";

@@ -1,9 +1,18 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../audit/audit-event.js";
-import { auditChains, openAuditWriter, readAuditLog, verifyAuditLog } from "./index.js";
+import { isAgentGateError } from "../errors.js";
+import {
+  auditChains,
+  CheckpointKey,
+  openAuditWriter,
+  readAuditLog,
+  verifyAuditChains,
+  verifyAuditLog,
+  Witness,
+} from "./index.js";
 
 const made: string[] = [];
 afterEach(() => {
@@ -75,6 +84,56 @@ describe("openAuditWriter: one chain per writer", () => {
   it("refuses a writer id that is not a plain name", async () => {
     await expect(openAuditWriter(logDirectory(), { writerId: "../escape" })).rejects.toMatchObject({
       code: "invalid_configuration",
+    });
+  });
+
+  it("K77/K79/K80: every writer's chain is a full audit log: cosigned by the witness under its own log id, refused once cut", async () => {
+    const directory = logDirectory();
+    const witness = Witness.open({
+      directory: join(directory, "..", "witness"),
+      writerKeys: [CheckpointKey.load().publicKey],
+    });
+    const anchored = { witness, witnessKey: witness.verifierKey };
+    const primary = await openAuditWriter(directory, anchored);
+    // The log's own chain is held (as by a gate): the next writer gets a chain of its own.
+    const second = await openAuditWriter(directory, { ...anchored, writerId: "cli-alice" });
+    expect(second.chain).toBe(join(directory, "writers", "cli-alice"));
+    await primary.write(change("p1"));
+    for (const id of ["w1", "w2", "w3"]) await second.write(change(id));
+    await second.close();
+    await primary.close();
+
+    // Two chains, two log ids, each cosigned and each verifying against its cosignature.
+    const origins = await witness.origins();
+    expect(new Set(origins).size).toBe(2);
+    const chains = await verifyAuditChains(directory, anchored);
+    expect(chains.map((chain) => [chain.writer, chain.ok, chain.anchored])).toEqual([
+      ["primary", true, true],
+      ["cli-alice", true, true],
+    ]);
+    // Each chain alone does not account for the other's log id: the witness holds one more.
+    expect(await verifyAuditLog(directory, anchored)).toMatchObject({
+      ok: false,
+      check: "witness",
+    });
+
+    // The writer's chain cut by one record: verify names the cut, and no writer appends to it.
+    const segment = join(second.chain, "audit-000001.jsonl");
+    const records = readFileSync(segment, "utf8").split("\n").filter(Boolean);
+    writeFileSync(segment, `${records.slice(0, -1).join("\n")}\n`);
+    expect(await verifyAuditLog(second.chain, anchored)).toMatchObject({ ok: false, check: "cut" });
+    heldByAnotherProcess(directory);
+    const refused = await openAuditWriter(directory, { ...anchored, writerId: "cli-alice" }).catch(
+      (error: unknown) => error,
+    );
+    expect(isAgentGateError(refused) && refused.details?.check).toBe("cut");
+    expect(readFileSync(segment, "utf8").split("\n").filter(Boolean)).toHaveLength(2);
+
+    // K77: the writer's whole chain deleted: the witness still holds its log id.
+    rmSync(second.chain, { recursive: true });
+    expect((await verifyAuditChains(directory, anchored))[0]).toMatchObject({
+      ok: false,
+      check: "witness",
     });
   });
 });

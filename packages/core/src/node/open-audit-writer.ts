@@ -43,8 +43,12 @@ export const WRITERS_DIRECTORY = "writers";
  * thus records its change while a gate holds the log, instead of making it unrecorded.
  * {@link auditChains} lists every chain, for verifying and reading them all.
  *
- * Rejects with `audit_unavailable` when neither chain can be opened (a corrupt tail, a full
- * disk): the caller must then not make the change.
+ * Every chain is a {@link FileAuditLog} with all of its guarantees: Merkle leaves, signed
+ * checkpoints, refusal to write over a cut (K80) and, with `witness`, submission of each chain's
+ * checkpoints under its own log id.
+ *
+ * Rejects with `audit_unavailable` when neither chain can be opened (a corrupt tail, a cut, a
+ * full disk): the caller must then not make the change.
  *
  * @example
  * ```ts
@@ -71,11 +75,15 @@ export async function openAuditWriter(
       if (!isLocked(error)) throw error;
     }
   }
+  // A checkpoint path given is the log's own chain's: each writer's chain keeps its checkpoints
+  // at its own default place (beside the key, named after the chain), and its own log id, so
+  // the witness cosigns every chain separately (SECURITY.md K79, K80).
+  const { checkpointPath: _own, ...chainOptions } = logOptions;
   const base = wanted ?? defaultWriterId();
   for (const id of [base, `${base.slice(0, 55)}-${randomId().slice(0, 8)}`]) {
     const chain = join(directory, WRITERS_DIRECTORY, id);
     try {
-      return named(await FileAuditLog.open({ ...logOptions, directory: chain }), id, chain);
+      return named(await FileAuditLog.open({ ...chainOptions, directory: chain }), id, chain);
     } catch (error) {
       // The same id already writes (a second command by the same user): take a fresh one.
       if (!isLocked(error) || wanted !== undefined) throw error;

@@ -17,6 +17,15 @@ export function setup(): void {
   mkdirSync(join(suite, "captured"));
   process.env.AGENTGATE_SUITE_DIR = suite;
   process.env.TMPDIR = join(suite, "tmp");
+  // The writers' checkpoint key lives outside every log directory (SECURITY.md K78), by default
+  // in the user's ~/.config: the suite keeps its own among its temporary files instead, where
+  // the scan sees it as the key store it is (its path names a key) and the run removes it.
+  process.env.AGENTGATE_CHECKPOINT_KEY_FILE = join(
+    suite,
+    "tmp",
+    "checkpoint-key",
+    "audit-checkpoint-key.json",
+  );
 }
 
 export function teardown(): void {
