@@ -71,6 +71,7 @@ export {
   type IssueTokenOptions,
   type KeyInfo,
   MAX_TOKEN_TTL_SECONDS,
+  type RotateKeyOptions,
 } from "./identity/authority.js";
 export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";
 export { type KeyStore, MemoryKeyStore } from "./identity/key-store.js";
@@ -84,6 +85,7 @@ export {
   type RevocationList,
 } from "./identity/revocation-list.js";
 export {
+  isSigningAlgorithm,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
   type StoredKey,

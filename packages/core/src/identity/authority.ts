@@ -42,7 +42,10 @@ export interface AuthorityOptions {
   readonly revocations?: RevocationList;
   /** Time source for issuing and revoking. Default: the system clock. */
   readonly clock?: Clock;
-  /** Algorithm of newly generated keys. Default `EdDSA` (Ed25519). */
+  /**
+   * Algorithm of newly generated keys. Default `EdDSA` (Ed25519). Clouds' workload identity
+   * federation needs `RS256` (AWS, GCP, Entra ID) or `ES256` (AWS, GCP).
+   */
   readonly algorithm?: SigningAlgorithm;
   /** Token lifetime when none is asked for, in seconds. Default 300. */
   readonly defaultTtlSeconds?: number;
@@ -63,6 +66,12 @@ export interface AuthorityOptions {
    * first; a failing sink then rejects the call, so an unaudited change is never silent.
    */
   readonly audit?: AuditSink;
+}
+
+/** Options of {@link Authority.rotateKey}. */
+export interface RotateKeyOptions {
+  /** The new key's algorithm. Default: the authority's `algorithm`. */
+  readonly algorithm?: SigningAlgorithm;
 }
 
 /** Options of {@link Authority.issueToken}. */
@@ -184,10 +193,12 @@ export class Authority implements KeySet {
   /**
    * Makes a new key the signing key at once. The previous signing key keeps verifying for the
    * overlap window, then leaves the JWKS; keys whose window has ended are deleted from the store.
+   * With `algorithm`, the new key (and so every later token) uses it: the way to move a trust
+   * domain from EdDSA to RS256 without a gap.
    */
-  async rotateKey(): Promise<KeyInfo> {
+  async rotateKey(options: RotateKeyOptions = {}): Promise<KeyInfo> {
     const now = this.clock.now();
-    const stored = await SigningKey.generate(this.#algorithm, now);
+    const stored = await SigningKey.generate(options.algorithm ?? this.#algorithm, now);
     await this.#keyStore.save(stored);
     for (const key of this.#keys) {
       if (key.retiresAt === undefined) {
@@ -255,6 +266,13 @@ export class Authority implements KeySet {
       ...(agent === undefined ? {} : { agent }),
       details,
     });
+  }
+
+  /** The algorithm of the key that signs now. */
+  signingAlgorithm(): SigningAlgorithm {
+    const key = this.#activeKey();
+    if (key === undefined) throw new AgentGateError("key_unavailable", "No active signing key.");
+    return key.alg;
   }
 
   /** The keys that currently sign or verify, newest first. */

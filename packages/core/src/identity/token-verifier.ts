@@ -104,7 +104,10 @@ export class TokenVerifier {
   constructor(options: TokenVerifierOptions) {
     const algorithms = options.algorithms ?? SIGNING_ALGORITHMS;
     if (algorithms.length === 0 || algorithms.some((alg) => !SIGNING_ALGORITHMS.includes(alg))) {
-      throw new AgentGateError("invalid_configuration", "algorithms must be EdDSA and/or ES256.");
+      throw new AgentGateError(
+        "invalid_configuration",
+        `algorithms must be among ${SIGNING_ALGORITHMS.join(", ")}.`,
+      );
     }
     const maxLifetimeSeconds = options.maxLifetimeSeconds ?? VERIFIER_DEFAULTS.maxLifetimeSeconds;
     const clockSkewSeconds = options.clockSkewSeconds ?? VERIFIER_DEFAULTS.clockSkewSeconds;
