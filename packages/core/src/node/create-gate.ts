@@ -8,6 +8,7 @@ import { systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { Gate, type GateOptions } from "../gate/gate.js";
 import { Authority } from "../identity/authority.js";
+import type { SigningAlgorithm } from "../identity/signing-key.js";
 import { randomId } from "../internal/random-id.js";
 import type { PolicyClient } from "../policy/policy-client.js";
 import { type AuditDurability, FileAuditLog } from "./file-audit-log.js";
@@ -30,8 +31,15 @@ export interface GateConfig {
   readonly trustDomain: string;
   /** The audience of this gate's tool calls. */
   readonly audience: string;
-  /** The token issuer (`iss`). Default `spiffe://<trustDomain>`. */
+  /**
+   * The token issuer (`iss`). Default `spiffe://<trustDomain>`; `agentgate init --public-url
+   * https://…` sets it to that URL, which clouds' workload identity federation requires.
+   */
   readonly issuer?: string;
+  /** Where `agentgate serve` is reached (`agentgate init --public-url`). */
+  readonly publicUrl?: string;
+  /** Algorithm of newly generated signing keys (`agentgate init --algorithm`). Default `EdDSA`. */
+  readonly algorithm?: SigningAlgorithm;
   /** IANA time zone of the policy context's local time. Default `UTC`. */
   readonly timeZone?: string;
   /** Deployment environment in the policy context. Default `development`. */
@@ -97,6 +105,7 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
         // Key rotations and revocations made through this authority land in the gate's log.
         audit,
         ...(config?.issuer === undefined ? {} : { issuer: config.issuer }),
+        ...(config?.algorithm === undefined ? {} : { algorithm: config.algorithm }),
       }));
     // Each load and reload of the directory's policies is recorded with its hash (K83); the
     // gate does not start unless the first one is in the log.
