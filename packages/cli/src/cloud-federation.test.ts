@@ -77,7 +77,9 @@ describe("clouds trust AgentGate tokens", () => {
     expect(metadata.id_token_signing_alg_values_supported).toEqual(["RS256"]);
     // After a rotation to ES256 both published keys' algorithms are listed, and only those.
     await workspace.authority.rotateKey({ algorithm: "ES256" });
-    const rotated = await (await trusted(`${publicUrl}/.well-known/openid-configuration`)).json();
+    const rotated = (await (
+      await trusted(`${publicUrl}/.well-known/openid-configuration`)
+    ).json()) as { id_token_signing_alg_values_supported: string[] };
     expect(new Set(rotated.id_token_signing_alg_values_supported)).toEqual(
       new Set(["ES256", "RS256"]),
     );

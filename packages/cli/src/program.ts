@@ -471,6 +471,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .option("--scope <scope...>")
     .option("--ttl <seconds>", "lifetime in seconds", positiveInteger)
     .option("--principal <user>", "the user the agent acts for")
+    .option(
+      "--may-act <agent...>",
+      "agents that may exchange this token at POST /token to act for its subject (RFC 8693 may_act)",
+    )
     .addOption(
       new Option(
         "--for <cloud>",
@@ -491,6 +495,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           principal?: string;
           for?: string;
           gcpProvider?: string;
+          mayAct?: string[];
         },
       ) => {
         const { authority, config } = await workspace();
@@ -514,6 +519,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           ...(options.scope ? { scope: options.scope } : {}),
           ...(ttl ? { ttlSeconds: ttl } : {}),
           ...(options.principal ? { principal: options.principal } : {}),
+          ...(options.mayAct ? { mayAct: options.mayAct } : {}),
         });
         output.out(issued.token);
       },

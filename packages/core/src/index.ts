@@ -68,9 +68,11 @@ export {
   Authority,
   type AuthorityOptions,
   type DelegateOptions,
+  type ExchangeOptions,
   type IssueTokenOptions,
   type KeyInfo,
   MAX_TOKEN_TTL_SECONDS,
+  type MayActRequest,
   type RotateKeyOptions,
 } from "./identity/authority.js";
 export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";

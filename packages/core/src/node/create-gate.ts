@@ -36,6 +36,16 @@ export interface GateConfig {
    * https://…` sets it to that URL, which clouds' workload identity federation requires.
    */
   readonly issuer?: string;
+  /**
+   * RFC 8693 token exchange at `agentgate serve`'s `POST /token` (SECURITY.md L89). A subject
+   * token must be addressed to the issuer, or to one of `subjectAudiences`; the actor must be
+   * named by the subject token's `may_act`, or, without it, allowed here: `mayAct` maps an actor
+   * (agent id) to the principals it may act for.
+   */
+  readonly exchange?: {
+    readonly subjectAudiences?: readonly string[];
+    readonly mayAct?: Readonly<Record<string, readonly string[]>>;
+  };
   /** Where `agentgate serve` is reached (`agentgate init --public-url`). */
   readonly publicUrl?: string;
   /** Algorithm of newly generated signing keys (`agentgate init --algorithm`). Default `EdDSA`. */
