@@ -75,6 +75,13 @@ export {
   type MayActRequest,
   type RotateKeyOptions,
 } from "./identity/authority.js";
+export {
+  type ClaimMapping,
+  ExternalIssuer,
+  type ExternalIssuerConfig,
+  type ExternalIssuerOptions,
+  type ExternalUser,
+} from "./identity/external-issuer.js";
 export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";
 export { type KeyStore, MemoryKeyStore } from "./identity/key-store.js";
 export { checkMetadataUrl, type MetadataUrlOptions } from "./identity/metadata-url.js";

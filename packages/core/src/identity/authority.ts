@@ -14,6 +14,7 @@ import {
   IssuedToken,
   type VerifiedAgent,
 } from "./agent-token.js";
+import type { ExternalIssuer, ExternalUser } from "./external-issuer.js";
 import type { KeySet } from "./key-set.js";
 import { type KeyStore, MemoryKeyStore } from "./key-store.js";
 import {
@@ -112,6 +113,18 @@ export interface ExchangeOptions {
    * principal (a policy decision on the exchange). Default: refuse.
    */
   readonly mayAct?: (request: MayActRequest) => boolean | Promise<boolean>;
+  /**
+   * Enterprise IdPs whose users' tokens are accepted as `subjectToken` (matched by `iss`): the
+   * issued token's `sub` is the user (`user:<email>`), `act.sub` the actor, `groups` the user's
+   * groups, and it never outlives the user's token. The audience check is the IdP's own
+   * (its configured `audience`).
+   */
+  readonly externalIssuers?: readonly ExternalIssuer[];
+  /** Decides whether the actor may act for an enterprise user. Default: allowed. */
+  readonly mayActForUser?: (request: {
+    readonly user: ExternalUser;
+    readonly actor: VerifiedAgent;
+  }) => boolean | Promise<boolean>;
 }
 
 /** What {@link ExchangeOptions.mayAct} decides on. */
@@ -449,6 +462,10 @@ export class Authority implements KeySet {
   ): Promise<IssuedToken> {
     this.#internalVerifier ??= this.verifier({ cacheSize: 0 });
     const actor = await this.#internalVerifier.verify(actorToken, { audience: this.issuer });
+    const external = options.externalIssuers?.find(
+      (idp) => idp.issuer === unverifiedClaims(subjectToken).iss,
+    );
+    if (external !== undefined) return this.#exchangeUser(external, subjectToken, actor, options);
     const addressed = [this.issuer, ...(options.subjectAudiences ?? [])];
     const audience = unverifiedClaims(subjectToken).aud;
     if (typeof audience !== "string" || !addressed.includes(audience)) {
@@ -485,6 +502,44 @@ export class Authority implements KeySet {
 
   // --- internals --------------------------------------------------------------------------
 
+  async #exchangeUser(
+    idp: ExternalIssuer,
+    subjectToken: string,
+    actor: VerifiedAgent,
+    options: ExchangeOptions,
+  ): Promise<IssuedToken> {
+    const user = await idp.verify(subjectToken);
+    const record = await this.#usableAgent(actor.agent.toString());
+    const allowed =
+      options.mayActForUser === undefined ? true : await options.mayActForUser({ user, actor });
+    if (!allowed) {
+      const message = `Agent ${record.id} may not act for ${user.id}.`;
+      throw new AgentGateError("delegation_invalid", message, {
+        safeMessage: message,
+        details: { check: "may_act" },
+      });
+    }
+    const held = actor.scopes.filter((scope) => record.maxScopes.includes(scope));
+    const scopes = options.scope ?? held;
+    const wider = scopes.filter((scope) => !held.includes(scope));
+    if (wider.length > 0) {
+      throw new AgentGateError(
+        "delegation_invalid",
+        `Scope ${wider.join(", ")} is not held by ${record.id}.`,
+        { details: { check: "scope" } },
+      );
+    }
+    return this.#sign(record, {
+      principal: user.id,
+      actors: [record.id],
+      audience: options.audience,
+      scopes,
+      ttlSeconds: this.#ttl(options.ttlSeconds),
+      notAfter: user.expiresAt,
+      user: { groups: user.groups, idp: user.issuer },
+    });
+  }
+
   async #sign(
     record: AgentRecord,
     input: {
@@ -495,6 +550,7 @@ export class Authority implements KeySet {
       ttlSeconds: number;
       notAfter: number | undefined;
       mayAct?: readonly string[];
+      user?: { readonly groups: readonly string[]; readonly idp: string };
     },
   ): Promise<IssuedToken> {
     if (typeof input.audience !== "string" || !/^[\x21-\x7e]{1,512}$/.test(input.audience)) {
@@ -521,6 +577,7 @@ export class Authority implements KeySet {
       agent: attributes,
       ...(act === undefined ? {} : { act }),
       ...(input.mayAct === undefined ? {} : { may_act: mayActClaim(input.mayAct, this.issuer) }),
+      ...(input.user === undefined ? {} : { groups: [...input.user.groups], idp: input.user.idp }),
     })
       .setProtectedHeader({ alg: key.alg, typ: AGENT_TOKEN_TYPE, kid: key.kid })
       .setIssuer(this.issuer)
