@@ -99,6 +99,7 @@ export function tokenRoutes(context: ServerContext): Hono {
         audience: request.audience,
         ...(scope ? { scope } : {}),
         subjectAudiences: config.exchange?.subjectAudiences ?? [],
+        externalIssuers: (await context.externalIssuers?.()) ?? [],
         // Without may_act, config.json's exchange.mayAct is the decision on the exchange.
         mayAct: ({ subject, actor: who }) => {
           const id = who.agent.toString();

@@ -8,6 +8,7 @@ import { systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { Gate, type GateOptions } from "../gate/gate.js";
 import { Authority } from "../identity/authority.js";
+import type { ExternalIssuerConfig } from "../identity/external-issuer.js";
 import type { SigningAlgorithm } from "../identity/signing-key.js";
 import { randomId } from "../internal/random-id.js";
 import type { PolicyClient } from "../policy/policy-client.js";
@@ -46,6 +47,11 @@ export interface GateConfig {
     readonly subjectAudiences?: readonly string[];
     readonly mayAct?: Readonly<Record<string, readonly string[]>>;
   };
+  /**
+   * Enterprise IdPs (Okta, Entra ID, any OpenID Provider) whose users' tokens `POST /token`
+   * accepts as `subject_token`: issuer URL, expected audience, claim mapping.
+   */
+  readonly trustedIssuers?: readonly ExternalIssuerConfig[];
   /** Where `agentgate serve` is reached (`agentgate init --public-url`). */
   readonly publicUrl?: string;
   /** Algorithm of newly generated signing keys (`agentgate init --algorithm`). Default `EdDSA`. */
