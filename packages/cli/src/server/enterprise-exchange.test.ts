@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CedarPolicyClient } from "@agentgate/cedar";
 import { MemoryAuditSink } from "@agentgate/core";
+import { accessTime, buildAccessRequest } from "@agentgate/core/internal";
 import { afterEach, describe, expect, it } from "vitest";
 import { AUDIENCE, initialised, SUPPORT } from "../../test/workspace.js";
 import { type RunningServer, startServer } from "../server.js";
@@ -61,9 +63,44 @@ describe("POST /token with an enterprise user's token (config.json trustedIssuer
     const verified = await workspace.authority
       .verifier()
       .verify(body.access_token, { audience: AUDIENCE });
-    expect(verified.principal).toEqual({ id: "user:alice@acme.example", kind: "user" });
+    expect(verified.principal).toMatchObject({ id: "user:alice@acme.example", kind: "user" });
     expect(verified.chain).toEqual(["user:alice@acme.example", SUPPORT]);
     expect(body.expires_in).toBeLessThanOrEqual(300);
+    // The user's groups reach policy as principal.principalGroups: "the support agent may read
+    // CRM records for users in group support-eu".
+    expect(verified.principal.groups).toEqual(["support-eu", "staff"]);
+    writeFileSync(
+      join(dir, "policies", "policies.cedar"),
+      `@id("support-eu-reads")
+permit (principal == Agent::"${SUPPORT}", action == Action::"read", resource == Tool::"crm_lookup")
+when { principal has principalGroups && principal.principalGroups.contains("support-eu") };
+`,
+    );
+    const policy = CedarPolicyClient.fromDirectory(workspace.policies, { watch: false });
+    const record = await workspace.registry.get(SUPPORT);
+    if (record === undefined) throw new Error("no agent");
+    const decide = async (token: string) => {
+      const agent = await workspace.authority.verifier().verify(token, { audience: AUDIENCE });
+      return policy.evaluate(
+        buildAccessRequest({
+          agent,
+          record,
+          scopes: agent.scopes,
+          tool: { name: "crm_lookup", action: "read" },
+          arguments: {},
+          time: accessTime(Date.now(), "UTC"),
+          environment: "test",
+        }),
+      );
+    };
+    expect((await decide(body.access_token)).allowed).toBe(true);
+    const asBob = (await (await exchange(await idp.login("bob"))).json()) as {
+      access_token: string;
+    };
+    expect((await decide(asBob.access_token)).allowed).toBe(false);
+    // The agent acting for itself has no groups: denied too.
+    const own = await workspace.authority.issueToken(SUPPORT, { audience: AUDIENCE });
+    expect((await decide(own.token)).allowed).toBe(false);
     // A forged "IdP" token (right iss, wrong key) is refused and audited as refused.
     const [h, p] = (await idp.login("bob")).split(".");
     const forged = await exchange(`${h}.${p}.${"A".repeat(342)}`);
@@ -71,6 +108,7 @@ describe("POST /token with an enterprise user's token (config.json trustedIssuer
     const events = audit.events.filter((event) => event.type === "token_exchange");
     expect(events.map((event) => [event.principal, event.decision?.allowed])).toEqual([
       ["user:alice@acme.example", true],
+      ["user:bob@acme.example", true],
       [undefined, false],
     ]);
   });

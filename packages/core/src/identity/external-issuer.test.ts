@@ -54,7 +54,7 @@ describe("users of an enterprise IdP as principals (oidc-provider standing in fo
       externalIssuers: [trusted],
     });
     const verified = await authority.verifier().verify(issued.token, { audience: AUDIENCE });
-    expect(verified.principal).toEqual({ id: "user:alice@acme.example", kind: "user" });
+    expect(verified.principal).toMatchObject({ id: "user:alice@acme.example", kind: "user" });
     expect(verified.chain).toEqual(["user:alice@acme.example", SUPPORT]);
     expect(verified.scopes).toEqual(["crm:read"]);
     const claims = JSON.parse(
