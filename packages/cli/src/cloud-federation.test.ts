@@ -109,7 +109,7 @@ describe("clouds trust AgentGate tokens", () => {
       expect(payload.sub).toBe(SUPPORT);
       expect(payload.aud).toBe("sts.amazonaws.com");
       expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBe(300);
-      servers.splice(0).map((server) => server.close());
+      await Promise.all(servers.splice(0).map((server) => server.close()));
     }
   });
 
