@@ -247,8 +247,9 @@ describe("the server's changes and exchanges are audited (K83)", () => {
     try {
       const bearer = { authorization: "Bearer admin-secret" };
       const subject = await workspace.authority.issueToken(OPS, {
-        audience: AUDIENCE,
+        audience: workspace.authority.issuer,
         scope: ["crm:read"],
+        mayAct: [SUPPORT],
       });
       const actor = await workspace.authority.issueToken(SUPPORT, {
         audience: workspace.authority.issuer,
@@ -302,7 +303,10 @@ describe("the server's changes and exchanges are audited (K83)", () => {
       const revoke = await post(`${server.url}/admin/revoke`, { kind: "agent", id: OPS }, bearer);
       expect(revoke.status).toBe(503);
       expect(workspace.revocations.isRevoked("agent", OPS)).toBe(false);
-      const subject = await workspace.authority.issueToken(OPS, { audience: AUDIENCE });
+      const subject = await workspace.authority.issueToken(OPS, {
+        audience: workspace.authority.issuer,
+        mayAct: [SUPPORT],
+      });
       const actor = await workspace.authority.issueToken(SUPPORT, {
         audience: workspace.authority.issuer,
       });

@@ -1,4 +1,9 @@
-import { AgentId } from "@agentgate/core";
+import {
+  AgentId,
+  isSigningAlgorithm,
+  SIGNING_ALGORITHMS,
+  type SigningAlgorithm,
+} from "@agentgate/core";
 import { InvalidArgumentError } from "commander";
 import { CliUsageError } from "./usage-error.js";
 
@@ -25,6 +30,30 @@ export function audienceUrl(value: string): string {
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     throw new InvalidArgumentError("must be an http(s) URL; e.g. https://tools.acme.example.");
+  }
+  return value;
+}
+
+/** A signing algorithm (`RS256`, `ES256` or `EdDSA`). Commander option parser. */
+export function signingAlgorithm(value: string): SigningAlgorithm {
+  if (!isSigningAlgorithm(value)) {
+    throw new InvalidArgumentError(`must be one of ${SIGNING_ALGORITHMS.join(", ")}.`);
+  }
+  return value;
+}
+
+/**
+ * The public base URL of `agentgate serve`, which becomes the issuer when https: an absolute
+ * http(s) URL without query, fragment or trailing slash (clouds compare `iss` byte for byte).
+ * Commander option parser.
+ */
+export function publicUrl(value: string): string {
+  audienceUrl(value);
+  const url = new URL(value);
+  if (url.search !== "" || url.hash !== "" || value.endsWith("/") || url.username !== "") {
+    throw new InvalidArgumentError(
+      "must be a base URL without trailing slash, query or fragment; e.g. https://agents.acme.example.",
+    );
   }
   return value;
 }

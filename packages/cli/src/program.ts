@@ -9,6 +9,7 @@ import {
   defineAgent,
   isAgentGateError,
   resumeAgent,
+  type SigningAlgorithm,
   type Supervision,
   suspendAgent,
   verifyAgentToken,
@@ -18,7 +19,17 @@ import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { registerAuditCommands } from "./audit-commands.js";
 import { registerWitnessCommand } from "./audit-evidence-commands.js";
-import { agentId, audienceUrl, instant, positiveInteger, timeZone, trustDomain } from "./input.js";
+import { checkCloudIssue, cloudProfile } from "./cloud-profiles.js";
+import {
+  agentId,
+  audienceUrl,
+  instant,
+  positiveInteger,
+  publicUrl,
+  signingAlgorithm,
+  timeZone,
+  trustDomain,
+} from "./input.js";
 import { registerNewStarter } from "./new-starter.js";
 import { type Output, processOutput, table } from "./output.js";
 import { startServer } from "./server.js";
@@ -132,18 +143,33 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       audienceUrl,
     )
     .option("--time-zone <zone>", "IANA time zone of business hours", timeZone, "UTC")
+    .option(
+      "--algorithm <alg>",
+      "signing keys: EdDSA (default), ES256 or RS256 (the one AWS, GCP and Entra ID all accept)",
+      signingAlgorithm,
+    )
+    .option(
+      "--public-url <url>",
+      "where `agentgate serve` is reached; an https URL becomes the issuer (iss), as clouds require",
+      publicUrl,
+    )
     .option("--json", "print JSON")
     .action(
       async (options: {
         trustDomain: string;
         audience: string;
         timeZone: string;
+        algorithm?: SigningAlgorithm;
+        publicUrl?: string;
         json?: boolean;
       }) => {
         const config = {
           trustDomain: options.trustDomain,
           audience: options.audience,
           timeZone: options.timeZone,
+          ...(options.algorithm ? { algorithm: options.algorithm } : {}),
+          ...(options.publicUrl?.startsWith("https:") ? { issuer: options.publicUrl } : {}),
+          ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
         };
         const created = await initAudited(dir(), config);
         print(
@@ -410,10 +436,15 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   keys
     .command("rotate")
     .description("a new key signs at once; the old one verifies until its overlap window ends")
-    .action(async () => {
+    .option("--algorithm <alg>", "the new key's algorithm: EdDSA, ES256 or RS256", signingAlgorithm)
+    .action(async (options: { algorithm?: SigningAlgorithm }) => {
       const info = await audited(
-        () => ({ type: "key_rotation", details: { change: "rotate" } }),
-        ({ authority }) => authority.rotateKey(),
+        () => ({
+          type: "key_rotation",
+          details: { change: "rotate", ...(options.algorithm ? { alg: options.algorithm } : {}) },
+        }),
+        ({ authority }) =>
+          authority.rotateKey(options.algorithm ? { algorithm: options.algorithm } : {}),
         (key) => ({ kid: key.kid, alg: key.alg }),
       );
       output.out(`New signing key ${info.kid}.`);
@@ -441,17 +472,55 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .option("--scope <scope...>")
     .option("--ttl <seconds>", "lifetime in seconds", positiveInteger)
     .option("--principal <user>", "the user the agent acts for")
+    .option(
+      "--may-act <agent...>",
+      "agents that may exchange this token at POST /token to act for its subject (RFC 8693 may_act)",
+    )
+    .addOption(
+      new Option(
+        "--for <cloud>",
+        "a token for a cloud's workload identity federation: its aud, sub and lifetime",
+      ).choices(["aws", "gcp", "azure"]),
+    )
+    .option(
+      "--gcp-provider <name>",
+      "with --for gcp: projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>",
+    )
     .action(
       async (
         id: string,
-        options: { audience?: string; scope?: string[]; ttl?: number; principal?: string },
+        options: {
+          audience?: string;
+          scope?: string[];
+          ttl?: number;
+          principal?: string;
+          for?: string;
+          gcpProvider?: string;
+          mayAct?: string[];
+        },
       ) => {
         const { authority, config } = await workspace();
+        let audience = options.audience ?? config.audience;
+        let ttl = options.ttl;
+        if (options.for !== undefined) {
+          // A cloud maps the token's sub to a workload: it is the agent itself, for its audience.
+          if (options.audience !== undefined || options.principal !== undefined)
+            throw new CliUsageError(
+              "--for sets the audience and the subject: drop --audience and --principal.",
+            );
+          const profile = cloudProfile(options.for, options.gcpProvider);
+          checkCloudIssue(profile, authority.issuer, authority.signingAlgorithm(), id);
+          audience = profile.audience;
+          ttl ??= profile.defaultTtlSeconds;
+        } else if (options.gcpProvider !== undefined) {
+          throw new CliUsageError("--gcp-provider goes with --for gcp.");
+        }
         const issued = await authority.issueToken(id, {
-          audience: options.audience ?? config.audience,
+          audience,
           ...(options.scope ? { scope: options.scope } : {}),
-          ...(options.ttl ? { ttlSeconds: options.ttl } : {}),
+          ...(ttl ? { ttlSeconds: ttl } : {}),
           ...(options.principal ? { principal: options.principal } : {}),
+          ...(options.mayAct ? { mayAct: options.mayAct } : {}),
         });
         output.out(issued.token);
       },
@@ -531,7 +600,11 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .description("serve JWKS, discovery, the AuthZEN PDP, token exchange and the revocation feed")
     .option("--host <host>", "bind address", "127.0.0.1")
     .option("--port <port>", "port", (value) => Number.parseInt(value, 10), 8787)
-    .option("--public-url <url>", "the URL clients use (default http(s)://host:port)")
+    .option(
+      "--public-url <url>",
+      "the URL clients use (default http(s)://host:port); when https and config.json names no issuer, it is the issuer",
+      publicUrl,
+    )
     .option("--tls-cert <file>", "serve HTTPS with this PEM certificate chain (with --tls-key)")
     .option("--tls-key <file>", "the PEM private key of --tls-cert")
     .action(async (options: ServeCommandOptions) => {
@@ -540,7 +613,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       // own in the directory's audit log (K83); a server that cannot start (a busy port: one
       // line and exit 3, see runCli) releases that chain before it rejects.
       const server = await startServer({
-        workspace: await openWorkspace(dir()),
+        workspace: await openWorkspace(dir(), {
+          // Clouds fetch <iss>/.well-known/openid-configuration: an https public URL is the issuer.
+          ...(options.publicUrl?.startsWith("https:") ? { issuer: options.publicUrl } : {}),
+        }),
         host: options.host,
         port: options.port,
         ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),

@@ -1,11 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AuthZenPolicyClient } from "@agentgate/core";
+import { AuthZenPolicyClient, MemoryAuditSink } from "@agentgate/core";
 import { accessTime } from "@agentgate/core/internal";
 import { afterEach, describe, expect, it } from "vitest";
 import { pollUntil } from "../test/poll.js";
@@ -145,8 +145,9 @@ describe("agentgate serve", () => {
   it("RFC 8693 token exchange delegates with attenuation; widening is refused with invalid_scope", async () => {
     const { url, workspace } = await serve();
     const parent = await workspace.authority.issueToken(OPS, {
-      audience: AUDIENCE,
+      audience: workspace.authority.issuer,
       scope: ["crm:read"],
+      mayAct: [SUPPORT],
     });
     const actor = await workspace.authority.issueToken(SUPPORT, {
       audience: workspace.authority.issuer,
@@ -397,5 +398,72 @@ describe("agentgate serve", () => {
     } finally {
       rmSync(tls, { recursive: true, force: true });
     }
+  });
+});
+
+describe("POST /token: token exchange done right (L89)", () => {
+  const form = (subject: string, actor: string, scope?: string) =>
+    new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+      subject_token: subject,
+      actor_token: actor,
+      audience: AUDIENCE,
+      ...(scope ? { scope } : {}),
+    });
+  const exchange = (url: string, body: URLSearchParams) =>
+    fetch(`${url}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
+
+  it("L89: a subject token for another audience, or an actor that may not act for its principal, is refused (invalid_grant) and audited; config.json's exchange allows", async () => {
+    const dir = await initialised();
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    config.exchange = {
+      subjectAudiences: ["https://exchange.acme.example"],
+      mayAct: { [SUPPORT]: [OPS] },
+    };
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    const workspace = await openWorkspace(dir);
+    const audit = new MemoryAuditSink();
+    const server = await startServer({ workspace, port: 0, audit });
+    servers.push(server);
+    const { authority } = workspace;
+    const actor = (await authority.issueToken(SUPPORT, { audience: authority.issuer })).token;
+    // Addressed to a tool server: whoever holds it cannot trade it for more.
+    const forTools = await authority.issueToken(OPS, { audience: AUDIENCE, mayAct: [SUPPORT] });
+    const refusedAudience = await exchange(server.url, form(forTools.token, actor));
+    expect(refusedAudience.status).toBe(400);
+    expect(await refusedAudience.json()).toMatchObject({ error: "invalid_grant" });
+    // may_act names another agent: refused, whatever config.json allows.
+    const otherActor = await authority.issueToken(OPS, {
+      audience: authority.issuer,
+      mayAct: [OPS],
+    });
+    expect((await exchange(server.url, form(otherActor.token, actor))).status).toBe(400);
+    // No may_act: config.json's exchange.mayAct decides (SUPPORT may act for OPS, not for itself via OPS's token).
+    const plain = await authority.issueToken(OPS, {
+      audience: "https://exchange.acme.example",
+      scope: ["crm:read"],
+    });
+    const granted = await exchange(server.url, form(plain.token, actor, "crm:read"));
+    expect(granted.status).toBe(200);
+    const wider = await exchange(server.url, form(plain.token, actor, "crm:read crm:write"));
+    expect(await wider.json()).toMatchObject({ error: "invalid_scope" });
+    const opsActor = (await authority.issueToken(OPS, { audience: authority.issuer })).token;
+    const supportSubject = await authority.issueToken(SUPPORT, { audience: authority.issuer });
+    expect((await exchange(server.url, form(supportSubject.token, opsActor))).status).toBe(400);
+    const exchanges = audit.events.filter((event) => event.type === "token_exchange");
+    expect(exchanges.map((event) => [event.actor?.id, event.decision?.allowed])).toEqual([
+      [SUPPORT, false],
+      [SUPPORT, false],
+      [SUPPORT, true],
+      [SUPPORT, false],
+      [OPS, false],
+    ]);
+    expect(exchanges[0]?.decision?.reason).toMatch(/not addressed to this exchange/);
+    expect(exchanges[1]?.decision?.reason).toMatch(/not in may_act/);
+    expect(exchanges[4]?.decision?.reason).toMatch(/may not act/);
   });
 });

@@ -1,7 +1,7 @@
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { CedarPolicyClient } from "@agentgate/cedar";
-import { AgentGateError, type AuditSink } from "@agentgate/core";
+import { AgentGateError, type AuditSink, ExternalIssuer } from "@agentgate/core";
 import { auditLogOptions, openAuditWriter } from "@agentgate/core/node";
 import { createAdaptorServer } from "@hono/node-server";
 import { createApp, type RouteModule } from "./server/app.js";
@@ -33,6 +33,11 @@ export interface ServeOptions {
    * (`openAuditWriter`), closed with the server and released when it cannot start.
    */
   readonly audit?: AuditSink;
+  /**
+   * DANGEROUS, for tests only: fetch the trusted IdPs' discovery and JWKS over http and from
+   * loopback or private addresses (SECURITY.md I67). Default `false`.
+   */
+  readonly dangerouslyAllowInsecureIdpUrlsForTests?: boolean;
 }
 
 /** A running server. */
@@ -99,6 +104,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       audit,
       ...(options.adminToken === undefined ? {} : { adminToken: options.adminToken }),
       baseUrl: () => base,
+      externalIssuers: externalIssuers(
+        workspace,
+        options.dangerouslyAllowInsecureIdpUrlsForTests === true,
+      ),
     },
     options.modules === undefined ? {} : { modules: options.modules },
   );
@@ -145,5 +154,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await closed;
       await ownAudit();
     },
+  };
+}
+
+/** The trusted IdPs of config.json, discovered once on first use; a failed discovery is retried. */
+function externalIssuers(
+  workspace: Workspace,
+  insecure: boolean,
+): () => Promise<readonly ExternalIssuer[]> {
+  let found: Promise<readonly ExternalIssuer[]> | undefined;
+  return () => {
+    found ??= Promise.all(
+      (workspace.config.trustedIssuers ?? []).map((config) =>
+        ExternalIssuer.discover(config, insecure ? { allowInsecureMetadataUrls: true } : {}),
+      ),
+    ).catch((error: unknown) => {
+      found = undefined;
+      throw error;
+    });
+    return found;
   };
 }

@@ -52,7 +52,14 @@ export async function initWorkspace(directory: string, config: GateConfig): Prom
 /** Opens an existing directory; `invalid_configuration` with what to do when there is none. */
 export async function openWorkspace(
   directory: string,
-  options: { readonly audit?: AuditSink } = {},
+  options: {
+    readonly audit?: AuditSink;
+    /**
+     * The issuer when config.json names none (`serve --public-url https://…`). An issuer in
+     * config.json that differs is an error: tokens issued there would not match the discovery.
+     */
+    readonly issuer?: string;
+  } = {},
 ): Promise<Workspace> {
   let config: GateConfig;
   try {
@@ -63,6 +70,17 @@ export async function openWorkspace(
       `No AgentGate directory at ${directory}: run \`agentgate init --trust-domain <domain> --audience <url>\` first, or pass --dir.`,
     );
   }
+  if (
+    options.issuer !== undefined &&
+    config.issuer !== undefined &&
+    config.issuer !== options.issuer
+  ) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `The public URL ${options.issuer} is not the configured issuer ${config.issuer}: serve at the issuer, or change "issuer" in config.json.`,
+    );
+  }
+  const issuer = config.issuer ?? options.issuer;
   const registry = new JsonFileAgentRegistry(join(directory, "agents.json"));
   const revocations = new FileRevocationList(join(directory, "revocations.jsonl"));
   const authority = await Authority.create({
@@ -70,7 +88,8 @@ export async function openWorkspace(
     registry,
     revocations,
     keyStore: new FileKeyStore(join(directory, "keys")),
-    ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+    ...(issuer === undefined ? {} : { issuer }),
+    ...(config.algorithm === undefined ? {} : { algorithm: config.algorithm }),
     ...(options.audit === undefined ? {} : { audit: options.audit }),
   });
   return {

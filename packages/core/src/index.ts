@@ -68,10 +68,20 @@ export {
   Authority,
   type AuthorityOptions,
   type DelegateOptions,
+  type ExchangeOptions,
   type IssueTokenOptions,
   type KeyInfo,
   MAX_TOKEN_TTL_SECONDS,
+  type MayActRequest,
+  type RotateKeyOptions,
 } from "./identity/authority.js";
+export {
+  type ClaimMapping,
+  ExternalIssuer,
+  type ExternalIssuerConfig,
+  type ExternalIssuerOptions,
+  type ExternalUser,
+} from "./identity/external-issuer.js";
 export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";
 export { type KeyStore, MemoryKeyStore } from "./identity/key-store.js";
 export { checkMetadataUrl, type MetadataUrlOptions } from "./identity/metadata-url.js";
@@ -84,6 +94,7 @@ export {
   type RevocationList,
 } from "./identity/revocation-list.js";
 export {
+  isSigningAlgorithm,
   SIGNING_ALGORITHMS,
   type SigningAlgorithm,
   type StoredKey,

@@ -1,5 +1,5 @@
 import type { CedarPolicyClient } from "@agentgate/cedar";
-import type { AuditSink } from "@agentgate/core";
+import type { AuditSink, ExternalIssuer } from "@agentgate/core";
 import type { Workspace } from "../workspace.js";
 
 /** What every route module of the server is built from. */
@@ -15,6 +15,11 @@ export interface ServerContext {
   readonly audit: AuditSink;
   /** Bearer token of `/admin/*`; without it the admin endpoints answer 403. */
   readonly adminToken?: string;
+  /**
+   * The trusted enterprise IdPs of config.json, discovered on first use (and again after a
+   * failed discovery).
+   */
+  readonly externalIssuers?: () => Promise<readonly ExternalIssuer[]>;
   /** The URL clients reach the server at (`https://…` when served over TLS), known once listening. */
   readonly baseUrl: () => string;
 }

@@ -29,6 +29,18 @@ const exchangeBody = z.looseObject({
     .optional(),
 });
 
+/** RFC 8693 §2.2.2 / RFC 6749 §5.2 error for a refused exchange. */
+function exchangeError(error: unknown): unknown {
+  if (!isAgentGateError(error)) return error;
+  if (error.code === "audit_unavailable") return error;
+  const scopeWidened = error.code === "delegation_invalid" && error.details?.check === "scope";
+  return new HttpError(
+    400,
+    scopeWidened || error.code === "scope_invalid" ? "invalid_scope" : "invalid_grant",
+    error.safeMessage,
+  );
+}
+
 /** A form (`application/x-www-form-urlencoded`, RFC 8693's encoding) or a JSON object. */
 async function exchangeForm(c: Context): Promise<Record<string, unknown>> {
   if ((c.req.header("content-type") ?? "").startsWith("application/x-www-form-urlencoded")) {
@@ -67,9 +79,11 @@ export function tokenRoutes(context: ServerContext): Hono {
     }
     const request = parsed.data;
     facts.audience = request.audience;
-    const actor = await workspace.authority
+    const { authority, config } = workspace;
+    // The actor first, so that a refusal's audit event names who asked.
+    const actor = await authority
       .verifier({ cacheSize: 0 })
-      .verify(request.actor_token, { audience: workspace.authority.issuer })
+      .verify(request.actor_token, { audience: authority.issuer })
       .catch((error: unknown) => {
         throw new HttpError(
           400,
@@ -78,12 +92,23 @@ export function tokenRoutes(context: ServerContext): Hono {
         );
       });
     facts.actor = actor.agent.toString();
+    const allowed = config.exchange?.mayAct ?? {};
     const scope = request.scope ? request.scope.split(" ") : undefined;
-    const issued = await workspace.authority.delegate(request.subject_token, {
-      to: actor.agent.toString(),
-      audience: request.audience,
-      ...(scope ? { scope } : {}),
-    });
+    const issued = await authority
+      .exchange(request.subject_token, request.actor_token, {
+        audience: request.audience,
+        ...(scope ? { scope } : {}),
+        subjectAudiences: config.exchange?.subjectAudiences ?? [],
+        externalIssuers: (await context.externalIssuers?.()) ?? [],
+        // Without may_act, config.json's exchange.mayAct is the decision on the exchange.
+        mayAct: ({ subject, actor: who }) => {
+          const id = who.agent.toString();
+          return Object.hasOwn(allowed, id) && (allowed[id] ?? []).includes(subject.principal.id);
+        },
+      })
+      .catch((error: unknown) => {
+        throw exchangeError(error);
+      });
     facts.issued = issued;
     return {
       access_token: issued.token,

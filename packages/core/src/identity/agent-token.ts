@@ -41,6 +41,11 @@ export interface Principal {
   /** An agent id (`spiffe://…`) or a user identifier such as `user:alice@example.com`. */
   readonly id: string;
   readonly kind: "agent" | "user";
+  /**
+   * A user's groups at its enterprise IdP (the token's `groups` claim, set by an exchange of
+   * the user's IdP token); absent for agents and for users without it.
+   */
+  readonly groups?: readonly string[];
 }
 
 /**

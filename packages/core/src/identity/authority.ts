@@ -14,6 +14,7 @@ import {
   IssuedToken,
   type VerifiedAgent,
 } from "./agent-token.js";
+import type { ExternalIssuer, ExternalUser } from "./external-issuer.js";
 import type { KeySet } from "./key-set.js";
 import { type KeyStore, MemoryKeyStore } from "./key-store.js";
 import {
@@ -42,7 +43,10 @@ export interface AuthorityOptions {
   readonly revocations?: RevocationList;
   /** Time source for issuing and revoking. Default: the system clock. */
   readonly clock?: Clock;
-  /** Algorithm of newly generated keys. Default `EdDSA` (Ed25519). */
+  /**
+   * Algorithm of newly generated keys. Default `EdDSA` (Ed25519). Clouds' workload identity
+   * federation needs `RS256` (AWS, GCP, Entra ID) or `ES256` (AWS, GCP).
+   */
   readonly algorithm?: SigningAlgorithm;
   /** Token lifetime when none is asked for, in seconds. Default 300. */
   readonly defaultTtlSeconds?: number;
@@ -65,6 +69,12 @@ export interface AuthorityOptions {
   readonly audit?: AuditSink;
 }
 
+/** Options of {@link Authority.rotateKey}. */
+export interface RotateKeyOptions {
+  /** The new key's algorithm. Default: the authority's `algorithm`. */
+  readonly algorithm?: SigningAlgorithm;
+}
+
 /** Options of {@link Authority.issueToken}. */
 export interface IssueTokenOptions {
   /** The one audience the token is for (the tool server or service), e.g. its URL. */
@@ -78,6 +88,51 @@ export interface IssueTokenOptions {
    * `act.sub` the agent. Example: `user:alice@acme.example`.
    */
   readonly principal?: string;
+  /**
+   * The agents that may exchange this token to act for its principal (RFC 8693 §4.4 `may_act`):
+   * {@link Authority.exchange} grants a delegated token to these actors only.
+   */
+  readonly mayAct?: readonly (string | AgentId)[];
+}
+
+/** Options of {@link Authority.exchange}. */
+export interface ExchangeOptions {
+  /** The audience of the delegated token. */
+  readonly audience: string;
+  /** Scopes: only narrowing (a subset of the subject token's and of the actor's `maxScopes`). */
+  readonly scope?: readonly string[];
+  /** Lifetime in seconds; the token never outlives the subject token. */
+  readonly ttlSeconds?: number;
+  /**
+   * Audiences besides this authority's issuer that a subject token may be addressed to. Default
+   * none: a token for a tool server cannot be exchanged by whoever holds it (SECURITY.md L89).
+   */
+  readonly subjectAudiences?: readonly string[];
+  /**
+   * Decides, when the subject token carries no `may_act`, whether the actor may act for its
+   * principal (a policy decision on the exchange). Default: refuse.
+   */
+  readonly mayAct?: (request: MayActRequest) => boolean | Promise<boolean>;
+  /**
+   * Enterprise IdPs whose users' tokens are accepted as `subjectToken` (matched by `iss`): the
+   * issued token's `sub` is the user (`user:<email>`), `act.sub` the actor, `groups` the user's
+   * groups, and it never outlives the user's token. The audience check is the IdP's own
+   * (its configured `audience`).
+   */
+  readonly externalIssuers?: readonly ExternalIssuer[];
+  /** Decides whether the actor may act for an enterprise user. Default: allowed. */
+  readonly mayActForUser?: (request: {
+    readonly user: ExternalUser;
+    readonly actor: VerifiedAgent;
+  }) => boolean | Promise<boolean>;
+}
+
+/** What {@link ExchangeOptions.mayAct} decides on. */
+export interface MayActRequest {
+  /** The subject token, verified. */
+  readonly subject: VerifiedAgent;
+  /** The actor token, verified. */
+  readonly actor: VerifiedAgent;
 }
 
 /** Options of {@link Authority.delegate}. */
@@ -184,10 +239,12 @@ export class Authority implements KeySet {
   /**
    * Makes a new key the signing key at once. The previous signing key keeps verifying for the
    * overlap window, then leaves the JWKS; keys whose window has ended are deleted from the store.
+   * With `algorithm`, the new key (and so every later token) uses it: the way to move a trust
+   * domain from EdDSA to RS256 without a gap.
    */
-  async rotateKey(): Promise<KeyInfo> {
+  async rotateKey(options: RotateKeyOptions = {}): Promise<KeyInfo> {
     const now = this.clock.now();
-    const stored = await SigningKey.generate(this.#algorithm, now);
+    const stored = await SigningKey.generate(options.algorithm ?? this.#algorithm, now);
     await this.#keyStore.save(stored);
     for (const key of this.#keys) {
       if (key.retiresAt === undefined) {
@@ -257,6 +314,13 @@ export class Authority implements KeySet {
     });
   }
 
+  /** The algorithm of the key that signs now. */
+  signingAlgorithm(): SigningAlgorithm {
+    const key = this.#activeKey();
+    if (key === undefined) throw new AgentGateError("key_unavailable", "No active signing key.");
+    return key.alg;
+  }
+
   /** The keys that currently sign or verify, newest first. */
   keys(): readonly KeyInfo[] {
     const now = this.clock.now();
@@ -324,6 +388,7 @@ export class Authority implements KeySet {
       principal = options.principal;
       actors.push(record.id);
     }
+    const mayAct = options.mayAct?.map((id) => AgentId.parse(id.toString()).toString());
     return this.#sign(record, {
       principal,
       actors,
@@ -331,6 +396,7 @@ export class Authority implements KeySet {
       scopes,
       ttlSeconds: this.#ttl(options.ttlSeconds),
       notAfter: undefined,
+      ...(mayAct === undefined ? {} : { mayAct }),
     });
   }
 
@@ -366,6 +432,7 @@ export class Authority implements KeySet {
       throw new AgentGateError(
         "delegation_invalid",
         `Delegated scope ${wider.join(", ")} is not held by the delegator or not allowed for ${record.id}.`,
+        { details: { check: "scope" } },
       );
     }
     // A parent acting for itself (chain [A]) becomes the principal; the delegate acts for it.
@@ -380,7 +447,98 @@ export class Authority implements KeySet {
     });
   }
 
+  /**
+   * RFC 8693 token exchange: the actor proves itself with `actorToken` (its own token, addressed
+   * to this issuer) and receives a delegated token for `subjectToken`'s principal. Refused
+   * (`delegation_invalid`) when the subject token is addressed to an audience other than this
+   * exchange (its issuer) or `subjectAudiences`, and when the actor may not act for the principal:
+   * the subject token's `may_act` (§4.4) must name it, or, without `may_act`, `mayAct` must
+   * allow it. Scopes only narrow, as in {@link Authority.delegate} (SECURITY.md L89).
+   */
+  async exchange(
+    subjectToken: string,
+    actorToken: string,
+    options: ExchangeOptions,
+  ): Promise<IssuedToken> {
+    this.#internalVerifier ??= this.verifier({ cacheSize: 0 });
+    const actor = await this.#internalVerifier.verify(actorToken, { audience: this.issuer });
+    const external = options.externalIssuers?.find(
+      (idp) => idp.issuer === unverifiedClaims(subjectToken).iss,
+    );
+    if (external !== undefined) return this.#exchangeUser(external, subjectToken, actor, options);
+    const addressed = [this.issuer, ...(options.subjectAudiences ?? [])];
+    const audience = unverifiedClaims(subjectToken).aud;
+    if (typeof audience !== "string" || !addressed.includes(audience)) {
+      const message =
+        "The subject token is not addressed to this exchange (its aud is neither the issuer nor an allowed audience).";
+      throw new AgentGateError("delegation_invalid", message, {
+        safeMessage: message,
+        details: { check: "aud" },
+      });
+    }
+    const subject = await this.#internalVerifier.verify(subjectToken, { audience });
+    const mayAct = unverifiedClaims(subjectToken).may_act;
+    const actorId = actor.agent.toString();
+    let allowed: boolean;
+    if (mayAct !== undefined) {
+      allowed = mayActNames(mayAct, this.issuer).includes(actorId);
+    } else {
+      allowed = options.mayAct === undefined ? false : await options.mayAct({ subject, actor });
+    }
+    if (!allowed) {
+      const message = `Agent ${actorId} may not act for ${subject.principal.id}${mayAct === undefined ? " (no may_act, and no policy allows it)" : " (not in may_act)"}.`;
+      throw new AgentGateError("delegation_invalid", message, {
+        safeMessage: message,
+        details: { check: "may_act" },
+      });
+    }
+    return this.delegate(subject, {
+      to: actorId,
+      audience: options.audience,
+      ...(options.scope === undefined ? {} : { scope: options.scope }),
+      ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+    });
+  }
+
   // --- internals --------------------------------------------------------------------------
+
+  async #exchangeUser(
+    idp: ExternalIssuer,
+    subjectToken: string,
+    actor: VerifiedAgent,
+    options: ExchangeOptions,
+  ): Promise<IssuedToken> {
+    const user = await idp.verify(subjectToken);
+    const record = await this.#usableAgent(actor.agent.toString());
+    const allowed =
+      options.mayActForUser === undefined ? true : await options.mayActForUser({ user, actor });
+    if (!allowed) {
+      const message = `Agent ${record.id} may not act for ${user.id}.`;
+      throw new AgentGateError("delegation_invalid", message, {
+        safeMessage: message,
+        details: { check: "may_act" },
+      });
+    }
+    const held = actor.scopes.filter((scope) => record.maxScopes.includes(scope));
+    const scopes = options.scope ?? held;
+    const wider = scopes.filter((scope) => !held.includes(scope));
+    if (wider.length > 0) {
+      throw new AgentGateError(
+        "delegation_invalid",
+        `Scope ${wider.join(", ")} is not held by ${record.id}.`,
+        { details: { check: "scope" } },
+      );
+    }
+    return this.#sign(record, {
+      principal: user.id,
+      actors: [record.id],
+      audience: options.audience,
+      scopes,
+      ttlSeconds: this.#ttl(options.ttlSeconds),
+      notAfter: user.expiresAt,
+      user: { groups: user.groups, idp: user.issuer },
+    });
+  }
 
   async #sign(
     record: AgentRecord,
@@ -391,6 +549,8 @@ export class Authority implements KeySet {
       scopes: readonly string[];
       ttlSeconds: number;
       notAfter: number | undefined;
+      mayAct?: readonly string[];
+      user?: { readonly groups: readonly string[]; readonly idp: string };
     },
   ): Promise<IssuedToken> {
     if (typeof input.audience !== "string" || !/^[\x21-\x7e]{1,512}$/.test(input.audience)) {
@@ -416,6 +576,8 @@ export class Authority implements KeySet {
       scope: scope.join(" "),
       agent: attributes,
       ...(act === undefined ? {} : { act }),
+      ...(input.mayAct === undefined ? {} : { may_act: mayActClaim(input.mayAct, this.issuer) }),
+      ...(input.user === undefined ? {} : { groups: [...input.user.groups], idp: input.user.idp }),
     })
       .setProtectedHeader({ alg: key.alg, typ: AGENT_TOKEN_TYPE, kid: key.kid })
       .setIssuer(this.issuer)
@@ -513,6 +675,31 @@ export class Authority implements KeySet {
     const dead = this.#keys.filter((key) => !key.isLive(now));
     for (const key of dead) await this.#keyStore.remove(key.kid);
     if (dead.length > 0) await this.#load();
+  }
+}
+
+/** RFC 8693 §4.4: one actor is `{ iss, sub }`; several are AgentGate's `{ iss, sub: [..] }`. */
+function mayActClaim(actors: readonly string[], issuer: string): Record<string, unknown> {
+  if (actors.length === 0) throw config("mayAct must name at least one agent");
+  return { iss: issuer, sub: actors.length === 1 ? actors[0] : [...actors] };
+}
+
+/** The agents a `may_act` claim names (from this issuer); malformed claims name none. */
+function mayActNames(claim: unknown, issuer: string): string[] {
+  if (typeof claim !== "object" || claim === null || Array.isArray(claim)) return [];
+  const { iss, sub } = claim as { iss?: unknown; sub?: unknown };
+  if (iss !== undefined && iss !== issuer) return [];
+  if (typeof sub === "string") return [sub];
+  if (Array.isArray(sub)) return sub.filter((entry): entry is string => typeof entry === "string");
+  return [];
+}
+
+/** The claims of a compact JWT, unverified: only to select what is then fully verified. */
+function unverifiedClaims(token: string): Record<string, unknown> {
+  try {
+    return decodeJwt(token) as Record<string, unknown>;
+  } catch {
+    throw new AgentGateError("token_invalid", "Invalid token: not a JWT.");
   }
 }
 

@@ -8,11 +8,30 @@ import {
 } from "jose";
 import { AgentGateError } from "../errors.js";
 
-/** The JWS algorithms AgentGate signs with: Ed25519 (`EdDSA`, the default) or P-256 (`ES256`). */
-export type SigningAlgorithm = "EdDSA" | "ES256";
+/**
+ * The JWS algorithms AgentGate signs with: Ed25519 (`EdDSA`, the default), P-256 (`ES256`) or
+ * RSA PKCS#1 v1.5 with SHA-256 over a 2048-bit modulus (`RS256`: the one algorithm every cloud's
+ * workload identity federation accepts, Entra ID's federated credentials included).
+ */
+export type SigningAlgorithm = "EdDSA" | "ES256" | "RS256";
 
 /** The JWS algorithms AgentGate signs and accepts. */
-export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ["EdDSA", "ES256"];
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ["EdDSA", "ES256", "RS256"];
+
+/** The RSA modulus length of generated `RS256` keys, in bits. */
+export const RSA_MODULUS_BITS = 2048;
+
+/** True when `value` names an algorithm AgentGate signs with. */
+export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
+  return typeof value === "string" && (SIGNING_ALGORITHMS as readonly string[]).includes(value);
+}
+
+/** jose's name for the key pair of each algorithm. */
+const KEY_PAIR_ALGORITHM: Readonly<Record<SigningAlgorithm, string>> = {
+  EdDSA: "Ed25519",
+  ES256: "ES256",
+  RS256: "RS256",
+};
 
 /**
  * A key as a {@link KeyStore} persists it, private part included. Keep these objects out of
@@ -62,8 +81,12 @@ export class SigningKey implements VerificationKey {
    * load it with {@link SigningKey.fromStored}.
    */
   static async generate(alg: SigningAlgorithm, createdAt: number): Promise<StoredKey> {
-    const pair = await generateKeyPair(alg === "EdDSA" ? "Ed25519" : "ES256", {
+    if (!isSigningAlgorithm(alg)) {
+      throw new AgentGateError("invalid_configuration", `Unsupported signing algorithm ${alg}.`);
+    }
+    const pair = await generateKeyPair(KEY_PAIR_ALGORITHM[alg], {
       extractable: true,
+      ...(alg === "RS256" ? { modulusLength: RSA_MODULUS_BITS } : {}),
     });
     const privateJwk = await exportJWK(pair.privateKey);
     const publicJwk = publicPart(await exportJWK(pair.publicKey));
@@ -83,11 +106,16 @@ export class SigningKey implements VerificationKey {
    */
   static async fromStored(stored: StoredKey): Promise<SigningKey> {
     try {
-      if (!SIGNING_ALGORITHMS.includes(stored.alg)) throw new Error(`unsupported algorithm`);
+      if (!isSigningAlgorithm(stored.alg)) throw new Error(`unsupported algorithm`);
       const publicJwk = publicPart(stored.publicJwk);
       const thumbprint = await calculateJwkThumbprint(publicJwk, "sha256");
       if (thumbprint !== stored.kid) throw new Error("kid is not the key's RFC 7638 thumbprint");
-      if (stored.privateJwk.x !== publicJwk.x || stored.privateJwk.y !== publicJwk.y) {
+      if (
+        stored.privateJwk.x !== publicJwk.x ||
+        stored.privateJwk.y !== publicJwk.y ||
+        stored.privateJwk.n !== publicJwk.n ||
+        stored.privateJwk.e !== publicJwk.e
+      ) {
         throw new Error("private and public parts do not match");
       }
       const privateKey = (await importJWK({ ...stored.privateJwk, alg: stored.alg }, stored.alg, {
@@ -130,7 +158,7 @@ export class SigningKey implements VerificationKey {
 /** Imports a public JWK (from a JWKS) as a {@link VerificationKey}; throws `key_store_invalid`. */
 export async function importVerificationKey(jwk: JWK): Promise<VerificationKey> {
   const alg = jwk.alg;
-  if (alg !== "EdDSA" && alg !== "ES256") {
+  if (!isSigningAlgorithm(alg)) {
     throw new AgentGateError("key_store_invalid", `JWK ${jwk.kid} has no supported "alg".`);
   }
   if (typeof jwk.kid !== "string" || jwk.kid.length === 0) {
@@ -141,7 +169,7 @@ export async function importVerificationKey(jwk: JWK): Promise<VerificationKey> 
   }
   try {
     const key = (await importJWK(publicPart(jwk) as JWK & { alg: string }, alg)) as CryptoKey;
-    return { kid: jwk.kid, alg: alg as SigningAlgorithm, key };
+    return { kid: jwk.kid, alg, key };
   } catch {
     throw new AgentGateError("key_store_invalid", `JWK ${jwk.kid} cannot be imported.`);
   }
@@ -149,9 +177,9 @@ export async function importVerificationKey(jwk: JWK): Promise<VerificationKey> 
 
 /** Only the members that describe a public key (RFC 7638 §3.2 members plus `alg`). */
 function publicPart(jwk: JWK): JWK {
-  const { kty, crv, x, y, alg } = jwk;
-  const part: JWK = { kty, crv, x };
-  if (y !== undefined) part.y = y;
+  const { kty, crv, x, y, n, e, alg } = jwk;
+  const part: JWK = kty === "RSA" ? { kty, n, e } : { kty, crv, x };
+  if (kty !== "RSA" && y !== undefined) part.y = y;
   if (alg !== undefined) part.alg = alg;
   return part;
 }

@@ -63,11 +63,11 @@ describe("TokenVerifier: A. token validation", () => {
     await expectCode(verifier.verify(token, { audience: AUDIENCE }), "token_invalid");
   });
 
-  it("A3: rejects an algorithm not on the allow-list (RS256)", async () => {
+  it("A3: rejects an algorithm not on the allow-list (RS384)", async () => {
     const { clock, stored, verifier } = await makeIdentity();
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const token = await new SignJWT(claims(clock.now()))
-      .setProtectedHeader({ alg: "RS256", typ: "agent+jwt", kid: stored.kid })
+      .setProtectedHeader({ alg: "RS384", typ: "agent+jwt", kid: stored.kid })
       .sign(privateKey);
     await expectCode(verifier.verify(token, { audience: AUDIENCE }), "token_invalid");
   });

@@ -112,7 +112,10 @@ export class TokenVerifier {
   constructor(options: TokenVerifierOptions) {
     const algorithms = options.algorithms ?? SIGNING_ALGORITHMS;
     if (algorithms.length === 0 || algorithms.some((alg) => !SIGNING_ALGORITHMS.includes(alg))) {
-      throw new AgentGateError("invalid_configuration", "algorithms must be EdDSA and/or ES256.");
+      throw new AgentGateError(
+        "invalid_configuration",
+        `algorithms must be among ${SIGNING_ALGORITHMS.join(", ")}.`,
+      );
     }
     const maxLifetimeSeconds = options.maxLifetimeSeconds ?? VERIFIER_DEFAULTS.maxLifetimeSeconds;
     const clockSkewSeconds = options.clockSkewSeconds ?? VERIFIER_DEFAULTS.clockSkewSeconds;
@@ -321,7 +324,7 @@ export class TokenVerifier {
     if (scopes.some((entry) => !SCOPE_PATTERN.test(entry))) throw invalid("scope is malformed");
 
     const actors = this.#actorsOf(act);
-    const principal = this.#principalOf(sub, actors.length > 0);
+    const principal = withGroups(this.#principalOf(sub, actors.length > 0), claims.groups);
     const chain = [principal.id, ...actors];
     if (new Set(chain).size !== chain.length) {
       throw new AgentGateError("delegation_invalid", "The token's delegation chain has a cycle.");
@@ -384,6 +387,20 @@ export class TokenVerifier {
     const id = AgentId.tryParse(value);
     return id !== undefined && id.trustDomain === this.#options.trustDomain;
   }
+}
+
+/** A user principal's `groups` claim (issue 17): at most 64 printable names, or a refusal. */
+function withGroups(principal: Principal, groups: unknown): Principal {
+  if (groups === undefined) return principal;
+  if (
+    principal.kind !== "user" ||
+    !Array.isArray(groups) ||
+    groups.length > 64 ||
+    groups.some((group) => typeof group !== "string" || !/^[\x20-\x7e]{1,256}$/.test(group))
+  ) {
+    throw invalid("groups is malformed or not on a user principal");
+  }
+  return Object.freeze({ ...principal, groups: Object.freeze([...groups]) });
 }
 
 function decodeSegment(segment: string, what: string, maxDepth: number): Record<string, unknown> {

@@ -8,6 +8,8 @@ import { systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { Gate, type GateOptions } from "../gate/gate.js";
 import { Authority } from "../identity/authority.js";
+import type { ExternalIssuerConfig } from "../identity/external-issuer.js";
+import type { SigningAlgorithm } from "../identity/signing-key.js";
 import { randomId } from "../internal/random-id.js";
 import type { PolicyClient } from "../policy/policy-client.js";
 import { type AuditDurability, FileAuditLog, type FileAuditLogOptions } from "./file-audit-log.js";
@@ -31,8 +33,30 @@ export interface GateConfig {
   readonly trustDomain: string;
   /** The audience of this gate's tool calls. */
   readonly audience: string;
-  /** The token issuer (`iss`). Default `spiffe://<trustDomain>`. */
+  /**
+   * The token issuer (`iss`). Default `spiffe://<trustDomain>`; `agentgate init --public-url
+   * https://…` sets it to that URL, which clouds' workload identity federation requires.
+   */
   readonly issuer?: string;
+  /**
+   * RFC 8693 token exchange at `agentgate serve`'s `POST /token` (SECURITY.md L89). A subject
+   * token must be addressed to the issuer, or to one of `subjectAudiences`; the actor must be
+   * named by the subject token's `may_act`, or, without it, allowed here: `mayAct` maps an actor
+   * (agent id) to the principals it may act for.
+   */
+  readonly exchange?: {
+    readonly subjectAudiences?: readonly string[];
+    readonly mayAct?: Readonly<Record<string, readonly string[]>>;
+  };
+  /**
+   * Enterprise IdPs (Okta, Entra ID, any OpenID Provider) whose users' tokens `POST /token`
+   * accepts as `subject_token`: issuer URL, expected audience, claim mapping.
+   */
+  readonly trustedIssuers?: readonly ExternalIssuerConfig[];
+  /** Where `agentgate serve` is reached (`agentgate init --public-url`). */
+  readonly publicUrl?: string;
+  /** Algorithm of newly generated signing keys (`agentgate init --algorithm`). Default `EdDSA`. */
+  readonly algorithm?: SigningAlgorithm;
   /** IANA time zone of the policy context's local time. Default `UTC`. */
   readonly timeZone?: string;
   /** Deployment environment in the policy context. Default `development`. */
@@ -126,6 +150,7 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
         // Key rotations and revocations made through this authority land in the gate's log.
         audit,
         ...(config?.issuer === undefined ? {} : { issuer: config.issuer }),
+        ...(config?.algorithm === undefined ? {} : { algorithm: config.algorithm }),
       }));
     // Each load and reload of the directory's policies is recorded with its hash (K83); the
     // gate does not start unless the first one is in the log.

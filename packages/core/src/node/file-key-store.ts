@@ -6,11 +6,14 @@ import type { KeyStore } from "../identity/key-store.js";
 import type { StoredKey } from "../identity/signing-key.js";
 import { writeFileAtomic } from "./atomic-file.js";
 
-const jwkSchema = z.looseObject({ kty: z.string(), crv: z.string(), x: z.string() });
+const jwkSchema = z.union([
+  z.looseObject({ kty: z.enum(["OKP", "EC"]), crv: z.string(), x: z.string() }),
+  z.looseObject({ kty: z.literal("RSA"), n: z.string(), e: z.string() }),
+]);
 const storedKeySchema = z.strictObject({
   kid: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-  alg: z.enum(["EdDSA", "ES256"]),
-  privateJwk: jwkSchema.extend({ d: z.string() }),
+  alg: z.enum(["EdDSA", "ES256", "RS256"]),
+  privateJwk: z.intersection(jwkSchema, z.looseObject({ d: z.string() })),
   publicJwk: jwkSchema,
   createdAt: z.number().int().nonnegative(),
   retiresAt: z.number().int().nonnegative().optional(),

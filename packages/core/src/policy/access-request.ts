@@ -25,6 +25,8 @@ export interface AccessSubject {
     /** On whose behalf (the token's `sub`). Equals `id` when nothing is delegated. */
     readonly principal: string;
     readonly principalType: "agent" | "user";
+    /** The user principal's groups at its enterprise IdP (Cedar: `principal.principalGroups`). */
+    readonly principalGroups?: readonly string[];
     /** Principal first, acting agent last. */
     readonly chain: readonly string[];
     readonly delegated: boolean;

@@ -102,6 +102,9 @@ function subjectOf(
       scopes: [...scopes],
       principal: agent.principal.id,
       principalType: agent.principal.kind,
+      ...(agent.principal.groups === undefined
+        ? {}
+        : { principalGroups: [...agent.principal.groups] }),
       chain: [...agent.chain],
       delegated: agent.delegated,
     },
