@@ -17,6 +17,7 @@ import { accessTime, buildAccessRequest } from "@agentgate/core/internal";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { registerAuditCommands } from "./audit-commands.js";
+import { registerCertCommands } from "./cert-commands.js";
 import { agentId, audienceUrl, instant, positiveInteger, timeZone, trustDomain } from "./input.js";
 import { registerNewStarter } from "./new-starter.js";
 import { type Output, processOutput, table } from "./output.js";
@@ -523,6 +524,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   const context: CommandContext = { workspace, output, print, fail };
   registerPolicyCommands(program, context);
   registerAuditCommands(program, context);
+  registerCertCommands(program, context);
 
   program
     .command("serve")

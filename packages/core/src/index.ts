@@ -33,6 +33,11 @@ export {
   isApprovalSuspended,
 } from "./gate/approval.js";
 export {
+  type CertificateAuthenticator,
+  type CertificateCredential,
+  isCertificateCredential,
+} from "./gate/certificate-credential.js";
+export {
   CredentialProvider,
   type CredentialProviderOptions,
   type CredentialSource,
@@ -59,6 +64,7 @@ export {
   AGENT_TOKEN_TYPE,
   type AgentAttributes,
   type AgentTokenClaims,
+  type CertificateEvidence,
   hasScope,
   IssuedToken,
   type Principal,
@@ -95,6 +101,7 @@ export {
   type VerifyOptions,
 } from "./identity/token-verifier.js";
 export {
+  checkAgentChain,
   type UsableAgentToken,
   type VerifyAgentTokenOptions,
   verifyAgentToken,

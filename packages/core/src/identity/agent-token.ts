@@ -74,6 +74,19 @@ export interface VerifiedAgent {
   readonly expiresAt: number;
   /** Attributes of the acting agent, as the token states them. */
   readonly attributes: AgentAttributes;
+  /**
+   * Present when an X.509-SVID, not a token, proved the identity: the leaf's serial (hex) and
+   * SHA-256 fingerprint (hex), which audit events record. `tokenId` is then `x509:<serial>`.
+   */
+  readonly certificate?: CertificateEvidence;
+}
+
+/** Which certificate proved an identity: what the audit log records of it. */
+export interface CertificateEvidence {
+  /** The leaf's serial number, lower-case hex. */
+  readonly serial: string;
+  /** SHA-256 over the leaf's DER, lower-case hex. */
+  readonly fingerprint: string;
 }
 
 /** True when `verified` holds `scope`. */
