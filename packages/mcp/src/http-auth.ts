@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isAgentGateError, type TokenVerifier } from "@agentgate/core";
+import {
+  type CertificateAuthenticator,
+  isAgentGateError,
+  type TokenVerifier,
+} from "@agentgate/core";
 import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { CERTIFICATE_CHAIN_KEY, peerCertificateChain } from "./mtls.js";
 
 /** Options of {@link mcpTokenVerifier} and {@link authenticateRequest}. */
 export interface McpAuthOptions {
@@ -9,6 +14,12 @@ export interface McpAuthOptions {
   readonly verifier: TokenVerifier;
   /** This server's resource URL: the audience its tokens must name, alone. */
   readonly audience: string;
+  /**
+   * Accept mTLS client certificates (X.509-SVIDs) as the caller's identity, through the gate's
+   * own port (`x509CertificateAuthenticator` from `@agentgate/core/x509`). Serve with
+   * {@link mtlsServerOptions} so the TLS handshake already requires one.
+   */
+  readonly certificates?: CertificateAuthenticator;
 }
 
 /**
@@ -52,7 +63,31 @@ export async function authenticateRequest(
   const header = request.headers.authorization;
   const match = typeof header === "string" ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header) : null;
   let description = "missing bearer token";
-  if (match !== null) {
+  const peer = options.certificates === undefined ? undefined : peerCertificateChain(request);
+  if (options.certificates !== undefined && peer !== undefined) {
+    // The TLS handshake proved the key; the SVID profile, revocations and the registry are
+    // checked here and again by the gate on every call, exactly as for a token.
+    try {
+      const { agent } = await options.certificates.authenticate(peer.certificateChain, {
+        audience: options.audience,
+      });
+      return {
+        token: agent.tokenId,
+        clientId: agent.agent.toString(),
+        scopes: [...agent.scopes],
+        expiresAt: agent.expiresAt,
+        resource: new URL(options.audience),
+        extra: {
+          tokenId: agent.tokenId,
+          principal: agent.principal.id,
+          chain: [...agent.chain],
+          [CERTIFICATE_CHAIN_KEY]: peer.certificateChain,
+        },
+      };
+    } catch (error) {
+      description = isAgentGateError(error) ? error.safeMessage : "invalid certificate";
+    }
+  } else if (match !== null) {
     try {
       return await mcpTokenVerifier(options).verifyAccessToken(match[1] as string);
     } catch (error) {
