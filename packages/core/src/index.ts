@@ -78,6 +78,15 @@ export {
   type KeyInfo,
   MAX_TOKEN_TTL_SECONDS,
 } from "./identity/authority.js";
+export {
+  accessTokenHash,
+  createDpopProof,
+  DPOP_PROOF_TYPE,
+  type DpopKey,
+  generateDpopKey,
+  type VerifyDpopProofOptions,
+  verifyDpopProof,
+} from "./identity/dpop.js";
 export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";
 export { type KeyStore, MemoryKeyStore } from "./identity/key-store.js";
 export { checkMetadataUrl, type MetadataUrlOptions } from "./identity/metadata-url.js";

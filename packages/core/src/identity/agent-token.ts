@@ -79,6 +79,11 @@ export interface VerifiedAgent {
    * SHA-256 fingerprint (hex), which audit events record. `tokenId` is then `x509:<serial>`.
    */
   readonly certificate?: CertificateEvidence;
+  /**
+   * The key the token is bound to (`cnf.jkt`, RFC 9449 §6): present, the token is usable only
+   * with a DPoP proof signed by that key, checked where the request arrives (`verifyDpopProof`).
+   */
+  readonly confirmation?: { readonly jkt: string };
 }
 
 /** Which certificate proved an identity: what the audit log records of it. */

@@ -78,6 +78,11 @@ export interface IssueTokenOptions {
    * `act.sub` the agent. Example: `user:alice@acme.example`.
    */
   readonly principal?: string;
+  /**
+   * Binds the token to a key the agent holds (RFC 9449 §6 `cnf.jkt`, the RFC 7638 thumbprint of
+   * its DPoP key): whoever copies the token cannot use it without a proof signed by that key.
+   */
+  readonly confirmation?: { readonly jkt: string };
 }
 
 /** Options of {@link Authority.delegate}. */
@@ -331,6 +336,7 @@ export class Authority implements KeySet {
       scopes,
       ttlSeconds: this.#ttl(options.ttlSeconds),
       notAfter: undefined,
+      ...(options.confirmation === undefined ? {} : { confirmation: options.confirmation }),
     });
   }
 
@@ -391,8 +397,12 @@ export class Authority implements KeySet {
       scopes: readonly string[];
       ttlSeconds: number;
       notAfter: number | undefined;
+      confirmation?: { readonly jkt: string };
     },
   ): Promise<IssuedToken> {
+    if (input.confirmation !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(input.confirmation.jkt)) {
+      throw config("confirmation.jkt must be a base64url SHA-256 JWK thumbprint");
+    }
     if (typeof input.audience !== "string" || !/^[\x21-\x7e]{1,512}$/.test(input.audience)) {
       throw config("audience must be 1-512 printable ASCII characters without spaces");
     }
@@ -416,6 +426,7 @@ export class Authority implements KeySet {
       scope: scope.join(" "),
       agent: attributes,
       ...(act === undefined ? {} : { act }),
+      ...(input.confirmation === undefined ? {} : { cnf: { jkt: input.confirmation.jkt } }),
     })
       .setProtectedHeader({ alg: key.alg, typ: AGENT_TOKEN_TYPE, kid: key.kid })
       .setIssuer(this.issuer)
