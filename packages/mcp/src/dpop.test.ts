@@ -8,8 +8,8 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
 import * as z from "zod";
-import { SUPPORT, setup } from "../test/setup.js";
-import { agentGateFetch } from "./client.js";
+import { connect, SUPPORT, setup } from "../test/setup.js";
+import { agentGateFetch, withAgentToken } from "./client.js";
 import { authenticateRequest, protectedResourceMetadata } from "./http-auth.js";
 import { guardMcpServer } from "./server-guard.js";
 
@@ -143,6 +143,22 @@ describe("DPoP-bound tokens over Streamable HTTP on 127.0.0.1", () => {
       body: LIST,
     });
     expect(replayed.status).toBe(401);
+  });
+
+  it("M104: the stolen bound token sent in _meta (in-memory, stdio) is refused by the gate: no transport checked a proof", async () => {
+    const context = await setup();
+    const key = await generateDpopKey();
+    const { token } = await context.authority.issueToken(SUPPORT, {
+      audience: "https://mcp.acme.example/crm",
+      confirmation: { jkt: key.jkt },
+    });
+    const client = withAgentToken(await connect(context.server), token);
+    const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
+    expect(result.isError).toBe(true);
+    expect(context.calls).toEqual([]);
+    const denied = context.audit.events.find((event) => event.type === "decision");
+    expect(denied).toMatchObject({ decision: { allowed: false, code: "token_invalid" } });
+    await client.close();
   });
 
   it("advertises DPoP in the RFC 9728 metadata", () => {

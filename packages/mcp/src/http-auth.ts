@@ -35,6 +35,9 @@ export interface McpAuthOptions {
   };
 }
 
+/** Marks, on `AuthInfo.extra`, a request whose DPoP proof `authenticateRequest` checked. */
+export const PROOF_OF_POSSESSION_KEY = "dev.agentgate/proofOfPossession";
+
 /** What a request says about itself, for DPoP: method, the URL the client used, the proof. */
 export interface RequestFacts {
   readonly method: string;
@@ -78,7 +81,13 @@ export function mcpTokenVerifier(options: McpAuthOptions): {
           scopes: [...agent.scopes],
           expiresAt: agent.expiresAt,
           resource: new URL(options.audience),
-          extra: { tokenId: agent.tokenId, principal: agent.principal.id, chain: [...agent.chain] },
+          extra: {
+            tokenId: agent.tokenId,
+            principal: agent.principal.id,
+            chain: [...agent.chain],
+            // The proof of this request was checked: the gate may accept the bound token.
+            ...(agent.confirmation === undefined ? {} : { [PROOF_OF_POSSESSION_KEY]: "dpop" }),
+          },
         };
       } catch (error) {
         if (error instanceof InvalidTokenError) throw error;

@@ -15,6 +15,7 @@ import {
   type ListToolsResult,
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
+import { PROOF_OF_POSSESSION_KEY } from "./http-auth.js";
 import { certificateFromAuthInfo } from "./mtls.js";
 import { tokenFromMeta } from "./token-meta.js";
 import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
@@ -43,6 +44,13 @@ export interface GuardMcpServerOptions {
 interface Extra {
   _meta?: Record<string, unknown>;
   authInfo?: { token: string; extra?: Record<string, unknown> };
+}
+
+/** The gate's metadata: MCP, and whether the HTTP layer checked a DPoP proof for this request. */
+function metadataOf(extra: Extra): { framework: string; proofOfPossession?: "dpop" } {
+  return extra.authInfo?.extra?.[PROOF_OF_POSSESSION_KEY] === "dpop"
+    ? { framework: "mcp", proofOfPossession: "dpop" }
+    : { framework: "mcp" };
 }
 
 /** The caller's credential: a verified mTLS chain, else the HTTP bearer, else `_meta`'s token. */
@@ -94,7 +102,7 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
         // No token is the gate's denial to record (K85), not ours to throw.
         const credential = credentialOf(extra, extra._meta);
         return await options.gate.invoke(
-          { tool: descriptor, arguments: args ?? {}, credential, metadata: { framework: "mcp" } },
+          { tool: descriptor, arguments: args ?? {}, credential, metadata: metadataOf(extra) },
           // The tool gets the arguments the policy saw (the gate's frozen copy), never the request's.
           // A result with isError: true is recorded as a failed call, not a success (L92).
           async (valid) =>

@@ -452,6 +452,13 @@ export class Gate {
             typeof token === "string" ? await tokenFingerprint(token) : undefined;
         throw error;
       }
+      // A token bound to a key is no bearer token: only a transport that checked its proof may
+      // bring it (RFC 9449; SECURITY.md M104).
+      if (agent.confirmation !== undefined && invocation.metadata?.proofOfPossession !== "dpop") {
+        throw new AgentGateError("token_invalid", "A key-bound token came without a DPoP proof.", {
+          details: { check: "dpop" },
+        });
+      }
     }
     facts.owner = record.owner;
 

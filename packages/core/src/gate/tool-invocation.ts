@@ -12,6 +12,11 @@ export interface InvocationMetadata {
   readonly runId?: string;
   readonly traceId?: string;
   readonly spanId?: string;
+  /**
+   * `"dpop"` when the transport checked a DPoP proof for this very request (the MCP HTTP
+   * helpers). A key-bound token (`cnf.jkt`) without it is refused: its holder proved nothing.
+   */
+  readonly proofOfPossession?: "dpop";
 }
 
 /** One tool call, as an adapter hands it to {@link Gate.invoke}. */
