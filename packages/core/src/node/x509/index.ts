@@ -17,6 +17,7 @@ export {
   SVID_LIFETIME,
 } from "./certificate-authority.js";
 export { type CertificateSummary, describeCertificate } from "./describe-certificate.js";
+export { type SvidMaterial, SvidProvider, type SvidProviderOptions } from "./svid-provider.js";
 export { type SpiffeBundleJwks, TrustBundle, type X509BundleJwk } from "./trust-bundle.js";
 export {
   type CertificateChain,

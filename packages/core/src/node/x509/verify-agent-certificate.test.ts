@@ -12,6 +12,7 @@ import {
   generateSvidKeyPair,
   SVID_LIFETIME,
 } from "./certificate-authority.js";
+import { SvidProvider } from "./svid-provider.js";
 import { TrustBundle } from "./trust-bundle.js";
 import { verifyAgentCertificate } from "./verify-agent-certificate.js";
 import { SVID_KEY_ALGORITHM, subtle, x509 } from "./x509-runtime.js";
@@ -196,6 +197,24 @@ describe("CertificateAuthority: X.509-SVIDs for a trust domain", () => {
     expect(fromJwks.toString("pem")).toBe(ca.bundle().toPem());
     expect(() => TrustBundle.fromPem(TD, "no certificate here")).toThrow();
     expect(() => TrustBundle.of(TD, [forgedLeafPem])).toThrow();
+  });
+});
+
+describe("SvidProvider: the agent side", () => {
+  it("renews before expiry with a fresh key, so the agent never presents an expired SVID", async () => {
+    const svids = new SvidProvider({
+      issue: (publicKey) => ca.issue(SUPPORT, { publicKey, lifetimeSeconds: 600 }),
+      clock,
+    });
+    const first = await svids.current();
+    expect((await svids.current()).serial).toBe(first.serial);
+    clock.advance(399_000);
+    expect((await svids.current()).serial).toBe(first.serial);
+    clock.advance(2_000);
+    const second = await svids.current();
+    expect(second.serial).not.toBe(first.serial);
+    expect(second.privateKeyPem).not.toBe(first.privateKeyPem);
+    expect(await refusal(verify(second.certificatePem))).toBe("ok");
   });
 });
 
