@@ -19,6 +19,7 @@ import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { registerAuditCommands } from "./audit-commands.js";
 import { registerWitnessCommand } from "./audit-evidence-commands.js";
+import { registerCertCommands } from "./cert-commands.js";
 import { checkCloudIssue, cloudProfile } from "./cloud-profiles.js";
 import {
   agentId,
@@ -594,6 +595,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   registerPolicyCommands(program, context);
   registerAuditCommands(program, context);
   registerWitnessCommand(program, { dir, output, fail });
+  registerCertCommands(program, context);
 
   program
     .command("serve")
@@ -607,6 +609,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     )
     .option("--tls-cert <file>", "serve HTTPS with this PEM certificate chain (with --tls-key)")
     .option("--tls-key <file>", "the PEM private key of --tls-cert")
+    .option(
+      "--client-ca <file>",
+      "require mTLS client certificates from these CAs (`agentgate cert bundle`)",
+    )
     .action(async (options: ServeCommandOptions) => {
       const tls = tlsFiles(options);
       // The server records what its admin endpoints and token exchange do in a chain of its
@@ -644,15 +650,25 @@ interface ServeCommandOptions {
   publicUrl?: string;
   tlsCert?: string;
   tlsKey?: string;
+  clientCa?: string;
 }
 
 /** The `--tls-cert` / `--tls-key` pair, read; both or neither. */
-function tlsFiles(options: ServeCommandOptions): { key: Buffer; cert: Buffer } | undefined {
-  if (options.tlsCert === undefined && options.tlsKey === undefined) return undefined;
+function tlsFiles(
+  options: ServeCommandOptions,
+): { key: Buffer; cert: Buffer; clientCa?: Buffer } | undefined {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) {
+    if (options.clientCa !== undefined) throw new CliUsageError("--client-ca needs --tls-cert.");
+    return undefined;
+  }
   if (options.tlsCert === undefined || options.tlsKey === undefined)
     throw new CliUsageError("--tls-cert and --tls-key go together.");
   try {
-    return { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) };
+    return {
+      cert: readFileSync(options.tlsCert),
+      key: readFileSync(options.tlsKey),
+      ...(options.clientCa === undefined ? {} : { clientCa: readFileSync(options.clientCa) }),
+    };
   } catch (error) {
     throw new AgentGateError(
       "invalid_configuration",

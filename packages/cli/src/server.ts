@@ -24,7 +24,15 @@ export interface ServeOptions {
    */
   readonly publicUrl?: string;
   /** Serve HTTPS with this PEM key and certificate chain. */
-  readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  readonly tls?: {
+    readonly key: string | Buffer;
+    readonly cert: string | Buffer;
+    /**
+     * Require a client certificate signed by one of these CAs (PEM; for the directory's own
+     * agents, its X.509 bundle): mutual TLS, refused at the handshake otherwise.
+     */
+    readonly clientCa?: string | Buffer;
+  };
   /** Route modules beyond the built-in ones (see `ROUTE_MODULES`). */
   readonly modules?: readonly RouteModule[];
   /**
@@ -117,7 +125,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ? {}
       : {
           createServer: createHttpsServer,
-          serverOptions: { key: options.tls.key, cert: options.tls.cert },
+          serverOptions: {
+            key: options.tls.key,
+            cert: options.tls.cert,
+            ...(options.tls.clientCa === undefined
+              ? {}
+              : { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+          },
         }),
   });
   try {

@@ -33,6 +33,11 @@ export {
   isApprovalSuspended,
 } from "./gate/approval.js";
 export {
+  type CertificateAuthenticator,
+  type CertificateCredential,
+  isCertificateCredential,
+} from "./gate/certificate-credential.js";
+export {
   CredentialProvider,
   type CredentialProviderOptions,
   type CredentialSource,
@@ -59,6 +64,7 @@ export {
   AGENT_TOKEN_TYPE,
   type AgentAttributes,
   type AgentTokenClaims,
+  type CertificateEvidence,
   hasScope,
   IssuedToken,
   type Principal,
@@ -75,6 +81,15 @@ export {
   type MayActRequest,
   type RotateKeyOptions,
 } from "./identity/authority.js";
+export {
+  accessTokenHash,
+  createDpopProof,
+  DPOP_PROOF_TYPE,
+  type DpopKey,
+  generateDpopKey,
+  type VerifyDpopProofOptions,
+  verifyDpopProof,
+} from "./identity/dpop.js";
 export {
   type ClaimMapping,
   ExternalIssuer,
@@ -106,6 +121,7 @@ export {
   type VerifyOptions,
 } from "./identity/token-verifier.js";
 export {
+  checkAgentChain,
   type UsableAgentToken,
   type VerifyAgentTokenOptions,
   verifyAgentToken,

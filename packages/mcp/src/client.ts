@@ -1,4 +1,9 @@
-import { AgentGateError, type CredentialSource } from "@agentgate/core";
+import {
+  AgentGateError,
+  type CredentialSource,
+  createDpopProof,
+  type DpopKey,
+} from "@agentgate/core";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { TOKEN_META_KEY } from "./token-meta.js";
 
@@ -25,7 +30,17 @@ export function agentGateFetch(options: {
   credential: CredentialSource;
   resource: string;
   fetch?: FetchLike;
+  /**
+   * `"dpop"`: send the token as `Authorization: DPoP` with a fresh proof (RFC 9449) signed by
+   * `key` on every request, for tokens bound to that key (`issueToken({ confirmation: { jkt: key.jkt } })`).
+   */
+  proof?: "dpop";
+  /** The agent's DPoP key (`generateDpopKey()`), required with `proof: "dpop"`. */
+  key?: DpopKey;
 }): FetchLike {
+  if (options.proof === "dpop" && options.key === undefined) {
+    throw new AgentGateError("invalid_configuration", 'proof: "dpop" needs the agent\'s key.');
+  }
   const resource = new URL(options.resource);
   const send = options.fetch ?? globalThis.fetch;
   return async (input, init) => {
@@ -39,7 +54,14 @@ export function agentGateFetch(options: {
     const headers = new Headers(
       init?.headers ?? (input instanceof Request ? input.headers : undefined),
     );
-    headers.set("authorization", `Bearer ${await tokenOf(options.credential)}`);
+    const token = await tokenOf(options.credential);
+    if (options.proof === "dpop" && options.key !== undefined) {
+      const method = init?.method ?? (input instanceof Request ? input.method : "GET");
+      headers.set("authorization", `DPoP ${token}`);
+      headers.set("dpop", await createDpopProof(options.key, { method, url, accessToken: token }));
+    } else {
+      headers.set("authorization", `Bearer ${token}`);
+    }
     return send(input, { ...init, headers, redirect: "error" });
   };
 }

@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isAgentGateError, type TokenVerifier } from "@agentgate/core";
+import {
+  type CertificateAuthenticator,
+  isAgentGateError,
+  type ReplayCache,
+  type TokenVerifier,
+  verifyDpopProof,
+} from "@agentgate/core";
 import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { CERTIFICATE_CHAIN_KEY, peerCertificateChain } from "./mtls.js";
 
 /** Options of {@link mcpTokenVerifier} and {@link authenticateRequest}. */
 export interface McpAuthOptions {
@@ -9,6 +16,33 @@ export interface McpAuthOptions {
   readonly verifier: TokenVerifier;
   /** This server's resource URL: the audience its tokens must name, alone. */
   readonly audience: string;
+  /**
+   * Accept mTLS client certificates (X.509-SVIDs) as the caller's identity, through the gate's
+   * own port (`x509CertificateAuthenticator` from `@agentgate/core/x509`). Serve with
+   * {@link mtlsServerOptions} so the TLS handshake already requires one.
+   */
+  readonly certificates?: CertificateAuthenticator;
+  /**
+   * DPoP (RFC 9449): where proofs' `jti`s are remembered (a `MemoryReplayCache` shared by every
+   * request of this server), the allowed `iat` distance in seconds (default 60), and whether
+   * every token must be bound (`required`). A token bound to a key (`cnf.jkt`) is accepted
+   * only with a valid proof from that key, configured or not: without `dpop` it is refused.
+   */
+  readonly dpop?: {
+    readonly replay: ReplayCache;
+    readonly windowSeconds?: number;
+    readonly required?: boolean;
+  };
+}
+
+/** Marks, on `AuthInfo.extra`, a request whose DPoP proof `authenticateRequest` checked. */
+export const PROOF_OF_POSSESSION_KEY = "dev.agentgate/proofOfPossession";
+
+/** What a request says about itself, for DPoP: method, the URL the client used, the proof. */
+export interface RequestFacts {
+  readonly method: string;
+  readonly url: string;
+  readonly proof: string | undefined;
 }
 
 /**
@@ -17,21 +51,46 @@ export interface McpAuthOptions {
  * requires. A bad token is an `InvalidTokenError` carrying only the safe reason.
  */
 export function mcpTokenVerifier(options: McpAuthOptions): {
-  verifyAccessToken(token: string): Promise<AuthInfo>;
+  verifyAccessToken(token: string, request?: RequestFacts): Promise<AuthInfo>;
 } {
   return {
-    async verifyAccessToken(token: string): Promise<AuthInfo> {
+    async verifyAccessToken(token: string, request?: RequestFacts): Promise<AuthInfo> {
       try {
         const agent = await options.verifier.verify(token, { audience: options.audience });
+        const dpop = options.dpop;
+        if (agent.confirmation !== undefined) {
+          // A bound token replayed as a bearer, or to a server that cannot check proofs, is
+          // refused: possession of the key is the point (RFC 9449 §7.1).
+          if (dpop === undefined || request === undefined) {
+            throw new InvalidTokenError("The token is bound to a key: a DPoP proof is required.");
+          }
+          await verifyDpopProof(request.proof, {
+            method: request.method,
+            url: request.url,
+            accessToken: token,
+            jkt: agent.confirmation.jkt,
+            replay: dpop.replay,
+            ...(dpop.windowSeconds === undefined ? {} : { windowSeconds: dpop.windowSeconds }),
+          });
+        } else if (dpop?.required === true) {
+          throw new InvalidTokenError("This server accepts only DPoP-bound tokens.");
+        }
         return {
           token,
           clientId: agent.agent.toString(),
           scopes: [...agent.scopes],
           expiresAt: agent.expiresAt,
           resource: new URL(options.audience),
-          extra: { tokenId: agent.tokenId, principal: agent.principal.id, chain: [...agent.chain] },
+          extra: {
+            tokenId: agent.tokenId,
+            principal: agent.principal.id,
+            chain: [...agent.chain],
+            // The proof of this request was checked: the gate may accept the bound token.
+            ...(agent.confirmation === undefined ? {} : { [PROOF_OF_POSSESSION_KEY]: "dpop" }),
+          },
         };
       } catch (error) {
+        if (error instanceof InvalidTokenError) throw error;
         throw new InvalidTokenError(isAgentGateError(error) ? error.safeMessage : "Invalid token.");
       }
     },
@@ -50,11 +109,42 @@ export async function authenticateRequest(
   options: McpAuthOptions & { readonly resourceMetadataUrl?: string },
 ): Promise<AuthInfo | undefined> {
   const header = request.headers.authorization;
-  const match = typeof header === "string" ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header) : null;
+  const match =
+    typeof header === "string" ? /^(Bearer|DPoP) ([A-Za-z0-9._~+/-]+=*)$/.exec(header) : null;
   let description = "missing bearer token";
-  if (match !== null) {
+  const peer = options.certificates === undefined ? undefined : peerCertificateChain(request);
+  if (options.certificates !== undefined && peer !== undefined) {
+    // The TLS handshake proved the key; the SVID profile, revocations and the registry are
+    // checked here and again by the gate on every call, exactly as for a token.
     try {
-      return await mcpTokenVerifier(options).verifyAccessToken(match[1] as string);
+      const { agent } = await options.certificates.authenticate(peer.certificateChain, {
+        audience: options.audience,
+      });
+      return {
+        token: agent.tokenId,
+        clientId: agent.agent.toString(),
+        scopes: [...agent.scopes],
+        expiresAt: agent.expiresAt,
+        resource: new URL(options.audience),
+        extra: {
+          tokenId: agent.tokenId,
+          principal: agent.principal.id,
+          chain: [...agent.chain],
+          [CERTIFICATE_CHAIN_KEY]: peer.certificateChain,
+        },
+      };
+    } catch (error) {
+      description = isAgentGateError(error) ? error.safeMessage : "invalid certificate";
+    }
+  } else if (match !== null) {
+    try {
+      const proof = request.headers.dpop;
+      // A DPoP-scheme token must come with its proof; a Bearer one is checked as one.
+      return await mcpTokenVerifier(options).verifyAccessToken(match[2] as string, {
+        method: request.method ?? "GET",
+        url: new URL(request.url ?? "/", options.audience).href,
+        proof: typeof proof === "string" ? proof : undefined,
+      });
     } catch (error) {
       description = error instanceof Error ? error.message : "invalid token";
     }
@@ -79,6 +169,8 @@ export function protectedResourceMetadata(options: {
   readonly resource: string;
   readonly authorizationServers: readonly string[];
   readonly scopes?: readonly string[];
+  /** Advertise that every token must be DPoP-bound. */
+  readonly dpopRequired?: boolean;
 }): Record<string, unknown> {
   return {
     resource: options.resource,
@@ -86,5 +178,8 @@ export function protectedResourceMetadata(options: {
     bearer_methods_supported: ["header"],
     ...(options.scopes === undefined ? {} : { scopes_supported: [...options.scopes] }),
     resource_signing_alg_values_supported: ["EdDSA", "ES256"],
+    // RFC 9728 §2: this server checks DPoP proofs (RFC 9449) for key-bound tokens.
+    dpop_signing_alg_values_supported: ["ES256", "EdDSA"],
+    ...(options.dpopRequired === true ? { dpop_bound_access_tokens_required: true } : {}),
   };
 }

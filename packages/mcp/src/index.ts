@@ -11,6 +11,13 @@ export {
   mcpTokenVerifier,
   protectedResourceMetadata,
 } from "./http-auth.js";
+export {
+  CERTIFICATE_CHAIN_KEY,
+  certificateFromAuthInfo,
+  mtlsServerOptions,
+  peerCertificateChain,
+} from "./mtls.js";
+export { type MtlsFetchOptions, mtlsFetch } from "./mtls-fetch.js";
 export { createMcpProxy, type McpProxyOptions, type McpUpstream } from "./proxy.js";
 export {
   describe as describeMcpTool,

@@ -15,6 +15,8 @@ import {
   type ListToolsResult,
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
+import { PROOF_OF_POSSESSION_KEY } from "./http-auth.js";
+import { certificateFromAuthInfo } from "./mtls.js";
 import { tokenFromMeta } from "./token-meta.js";
 import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 
@@ -41,7 +43,19 @@ export interface GuardMcpServerOptions {
 
 interface Extra {
   _meta?: Record<string, unknown>;
-  authInfo?: { token: string };
+  authInfo?: { token: string; extra?: Record<string, unknown> };
+}
+
+/** The gate's metadata: MCP, and whether the HTTP layer checked a DPoP proof for this request. */
+function metadataOf(extra: Extra): { framework: string; proofOfPossession?: "dpop" } {
+  return extra.authInfo?.extra?.[PROOF_OF_POSSESSION_KEY] === "dpop"
+    ? { framework: "mcp", proofOfPossession: "dpop" }
+    : { framework: "mcp" };
+}
+
+/** The caller's credential: a verified mTLS chain, else the HTTP bearer, else `_meta`'s token. */
+function credentialOf(extra: Extra, meta: Record<string, unknown> | undefined) {
+  return certificateFromAuthInfo(extra.authInfo) ?? extra.authInfo?.token ?? tokenFromMeta(meta);
 }
 
 type Handler = (...args: unknown[]) => unknown;
@@ -86,9 +100,9 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
     const guarded = async (args: unknown, extra: Extra) => {
       try {
         // No token is the gate's denial to record (K85), not ours to throw.
-        const credential = extra.authInfo?.token ?? tokenFromMeta(extra._meta);
+        const credential = credentialOf(extra, extra._meta);
         return await options.gate.invoke(
-          { tool: descriptor, arguments: args ?? {}, credential, metadata: { framework: "mcp" } },
+          { tool: descriptor, arguments: args ?? {}, credential, metadata: metadataOf(extra) },
           // The tool gets the arguments the policy saw (the gate's frozen copy), never the request's.
           // A result with isError: true is recorded as a failed call, not a success (L92).
           async (valid) =>
@@ -152,9 +166,10 @@ function refuseUnknownTools(
       {
         tool: { name: String(name).slice(0, 256), server: options.serverId, action: "execute" },
         arguments: request.params.arguments ?? {},
-        credential:
-          (extra as Extra).authInfo?.token ??
-          tokenFromMeta(request.params._meta as Record<string, unknown> | undefined),
+        credential: credentialOf(
+          extra as Extra,
+          request.params._meta as Record<string, unknown> | undefined,
+        ),
         metadata: { framework: "mcp" },
       },
       new AgentGateError("access_denied", `Unknown tool ${String(name).slice(0, 256)}.`, {
@@ -221,9 +236,10 @@ function filterToolsList(
   }
   server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     const listed = await original(request, extra as Extra);
-    const credential =
-      (extra as Extra).authInfo?.token ??
-      tokenFromMeta(request.params?._meta as Record<string, unknown> | undefined);
+    const credential = credentialOf(
+      extra as Extra,
+      request.params?._meta as Record<string, unknown> | undefined,
+    );
     if (credential === undefined) return { ...listed, tools: [] };
     const checks = await Promise.all(
       listed.tools.map(async (tool) => {

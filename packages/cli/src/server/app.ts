@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { adminAuth } from "./admin-auth.js";
 import { adminRoutes } from "./admin-routes.js";
 import { authZenRoutes } from "./authzen-routes.js";
+import { bundleRoutes } from "./bundle-routes.js";
 import { discoveryRoutes } from "./discovery-routes.js";
 import { HttpError, toHttpError } from "./http-error.js";
 import { revocationRoutes } from "./revocation-routes.js";
@@ -27,6 +28,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   tokenRoutes,
   revocationRoutes,
   adminRoutes,
+  bundleRoutes,
 ];
 
 /** Options of {@link createApp}. */

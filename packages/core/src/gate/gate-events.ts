@@ -66,6 +66,8 @@ export function baseEvent(
   if (metadata?.toolCallId !== undefined) details.toolCallId = metadata.toolCallId;
   if (metadata?.runId !== undefined) details.runId = metadata.runId;
   if (facts.tokenFingerprint !== undefined) details.tokenFingerprint = facts.tokenFingerprint;
+  // An mTLS caller: which certificate proved the identity (serial and SHA-256 fingerprint).
+  if (agent?.certificate !== undefined) details.certificate = { ...agent.certificate };
   if (Object.keys(details).length > 0) event.details = details;
   return event;
 }

@@ -8,7 +8,7 @@ import type { AgentRegistry } from "../identity/agent-registry.js";
 import type { IssuedToken, VerifiedAgent } from "../identity/agent-token.js";
 import type { Authority, DelegateOptions } from "../identity/authority.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
-import { verifyAgentToken } from "../identity/verify-agent-token.js";
+import { type UsableAgentToken, verifyAgentToken } from "../identity/verify-agent-token.js";
 import { boundedCopy, type CopyBounds, deepFreeze } from "../internal/bounded-copy.js";
 import { withDeadline } from "../internal/deadline.js";
 import { randomId } from "../internal/random-id.js";
@@ -26,6 +26,11 @@ import {
   isApprovalSuspended,
 } from "./approval.js";
 import {
+  type CertificateAuthenticator,
+  type CertificateCredential,
+  isCertificateCredential,
+} from "./certificate-credential.js";
+import {
   baseEvent,
   type CallFacts,
   decisionBlock,
@@ -40,6 +45,8 @@ export interface GateOptions {
   readonly audience: string;
   /** Verifies the presented agent tokens. */
   readonly verifier: TokenVerifier;
+  /** Accepts mTLS client certificates as credentials (`x509CertificateAuthenticator`). */
+  readonly certificates?: CertificateAuthenticator;
   /** Authoritative agent records: supervision and expiry are checked on every call. */
   readonly registry: AgentRegistry;
   /** Decides each call; any failure denies. */
@@ -341,6 +348,11 @@ export class Gate {
     };
     let denial: unknown = error;
     try {
+      if (isCertificateCredential(facts.invocation.credential)) {
+        // Names the caller (facts.agent) for the denial; the denial stands either way.
+        await this.#authenticateCertificate(facts.invocation.credential, facts);
+        return this.#denyWithArguments(denial, facts, invocation.arguments);
+      }
       const credential = credentialOf(facts.invocation);
       const token = typeof credential === "string" ? credential : await credential;
       try {
@@ -355,7 +367,11 @@ export class Gate {
     } catch (authError) {
       denial = authError;
     }
-    const copy = boundedCopy(invocation.arguments ?? {}, this.#bounds);
+    return this.#denyWithArguments(denial, facts, invocation.arguments);
+  }
+
+  #denyWithArguments(denial: unknown, facts: MutableFacts, args: unknown): Promise<AgentGateError> {
+    const copy = boundedCopy(args ?? {}, this.#bounds);
     if (copy.ok) facts.arguments = this.#redact(copy.value);
     return this.#deny(denial, facts);
   }
@@ -382,34 +398,67 @@ export class Gate {
     await this.#options.policy.close?.();
   }
 
+  #authenticateCertificate(
+    credential: CertificateCredential,
+    facts: MutableFacts,
+  ): Promise<UsableAgentToken> {
+    const certificates = this.#options.certificates;
+    if (certificates === undefined) {
+      return Promise.reject(
+        new AgentGateError("token_invalid", "This gate accepts no client certificates."),
+      );
+    }
+    return certificates.authenticate(credential.certificateChain, {
+      audience: this.#options.audience,
+      onVerified: (verified) => {
+        facts.agent = verified;
+      },
+    });
+  }
+
   async #authorize(
     invocation: ToolInvocation,
     facts: MutableFacts,
     withArguments: boolean,
   ): Promise<Authorized> {
     // 1. Authenticate.
-    const credential = credentialOf(invocation);
-    const token = typeof credential === "string" ? credential : await credential;
-    // 2. Status of every agent in the chain, from the registry (B22, D37): the same function
-    // answers `agentgate token verify` (L90).
     let agent: VerifiedAgent;
     let record: AgentRecord;
     let scopes: readonly string[];
-    try {
-      ({ agent, record, scopes } = await verifyAgentToken(token, {
-        verifier: this.#options.verifier,
-        registry: this.#options.registry,
-        audience: this.#options.audience,
-        clock: this.#clock,
-        onVerified: (verified) => {
-          facts.agent = verified;
-        },
-      }));
-    } catch (error) {
-      if (facts.agent === undefined)
-        facts.tokenFingerprint =
-          typeof token === "string" ? await tokenFingerprint(token) : undefined;
-      throw error;
+    if (isCertificateCredential(invocation.credential)) {
+      // An mTLS peer: the same registry check as a token's, through the configured port.
+      ({ agent, record, scopes } = await this.#authenticateCertificate(
+        invocation.credential,
+        facts,
+      ));
+    } else {
+      const credential = credentialOf(invocation);
+      const token = typeof credential === "string" ? credential : await credential;
+      // 2. Status of every agent in the chain, from the registry (B22, D37): the same function
+      // answers `agentgate token verify` (L90).
+      try {
+        ({ agent, record, scopes } = await verifyAgentToken(token, {
+          verifier: this.#options.verifier,
+          registry: this.#options.registry,
+          audience: this.#options.audience,
+          clock: this.#clock,
+          onVerified: (verified) => {
+            facts.agent = verified;
+          },
+        }));
+      } catch (error) {
+        if (facts.agent === undefined)
+          facts.tokenFingerprint =
+            typeof token === "string" ? await tokenFingerprint(token) : undefined;
+        throw error;
+      }
+      // A token bound to a key is no bearer token: only a transport that checked its proof may
+      // bring it (RFC 9449; SECURITY.md M104).
+      if (agent.confirmation !== undefined && invocation.metadata?.proofOfPossession !== "dpop") {
+        throw new AgentGateError("token_invalid", "A key-bound token came without a DPoP proof.", {
+          details: { check: "dpop" },
+        });
+      }
     }
     facts.owner = record.owner;
 
@@ -677,6 +726,7 @@ function credentialOf(invocation: ToolInvocation): string | Promise<string> {
   if (
     credential !== null &&
     typeof credential === "object" &&
+    "token" in credential &&
     typeof credential.token === "function"
   ) {
     return credential.token();

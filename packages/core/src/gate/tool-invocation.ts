@@ -1,5 +1,6 @@
 import type { VerifiedAgent } from "../identity/agent-token.js";
 import type { ToolDescriptor } from "../policy/tool-descriptor.js";
+import type { CertificateCredential } from "./certificate-credential.js";
 import type { CredentialSource } from "./credential-provider.js";
 
 /** Framework facts an adapter passes along for the audit trail. */
@@ -11,6 +12,11 @@ export interface InvocationMetadata {
   readonly runId?: string;
   readonly traceId?: string;
   readonly spanId?: string;
+  /**
+   * `"dpop"` when the transport checked a DPoP proof for this very request (the MCP HTTP
+   * helpers). A key-bound token (`cnf.jkt`) without it is refused: its holder proved nothing.
+   */
+  readonly proofOfPossession?: "dpop";
 }
 
 /** One tool call, as an adapter hands it to {@link Gate.invoke}. */
@@ -21,9 +27,10 @@ export interface ToolInvocation {
   /**
    * The agent's token, or a provider that returns a fresh one. `undefined` when the adapter found
    * none: the gate denies the call (`token_invalid`) and records the denial (K85), so adapters
-   * pass what they found rather than refuse before the gate.
+   * pass what they found rather than refuse before the gate. A {@link CertificateCredential}
+   * (a verified mTLS peer chain) when the gate has a `certificates` authenticator.
    */
-  readonly credential: CredentialSource | undefined;
+  readonly credential: CredentialSource | CertificateCredential | undefined;
   readonly metadata?: InvocationMetadata;
   /**
    * Trusted request facts from the integrator (never from the model), merged into the policy

@@ -79,6 +79,24 @@ export interface VerifiedAgent {
   readonly expiresAt: number;
   /** Attributes of the acting agent, as the token states them. */
   readonly attributes: AgentAttributes;
+  /**
+   * Present when an X.509-SVID, not a token, proved the identity: the leaf's serial (hex) and
+   * SHA-256 fingerprint (hex), which audit events record. `tokenId` is then `x509:<serial>`.
+   */
+  readonly certificate?: CertificateEvidence;
+  /**
+   * The key the token is bound to (`cnf.jkt`, RFC 9449 §6): present, the token is usable only
+   * with a DPoP proof signed by that key, checked where the request arrives (`verifyDpopProof`).
+   */
+  readonly confirmation?: { readonly jkt: string };
+}
+
+/** Which certificate proved an identity: what the audit log records of it. */
+export interface CertificateEvidence {
+  /** The leaf's serial number, lower-case hex. */
+  readonly serial: string;
+  /** SHA-256 over the leaf's DER, lower-case hex. */
+  readonly fingerprint: string;
 }
 
 /** True when `verified` holds `scope`. */

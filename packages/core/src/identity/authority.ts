@@ -93,6 +93,11 @@ export interface IssueTokenOptions {
    * {@link Authority.exchange} grants a delegated token to these actors only.
    */
   readonly mayAct?: readonly (string | AgentId)[];
+  /**
+   * Binds the token to a key the agent holds (RFC 9449 §6 `cnf.jkt`, the RFC 7638 thumbprint of
+   * its DPoP key): whoever copies the token cannot use it without a proof signed by that key.
+   */
+  readonly confirmation?: { readonly jkt: string };
 }
 
 /** Options of {@link Authority.exchange}. */
@@ -397,6 +402,7 @@ export class Authority implements KeySet {
       ttlSeconds: this.#ttl(options.ttlSeconds),
       notAfter: undefined,
       ...(mayAct === undefined ? {} : { mayAct }),
+      ...(options.confirmation === undefined ? {} : { confirmation: options.confirmation }),
     });
   }
 
@@ -551,8 +557,12 @@ export class Authority implements KeySet {
       notAfter: number | undefined;
       mayAct?: readonly string[];
       user?: { readonly groups: readonly string[]; readonly idp: string };
+      confirmation?: { readonly jkt: string };
     },
   ): Promise<IssuedToken> {
+    if (input.confirmation !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(input.confirmation.jkt)) {
+      throw config("confirmation.jkt must be a base64url SHA-256 JWK thumbprint");
+    }
     if (typeof input.audience !== "string" || !/^[\x21-\x7e]{1,512}$/.test(input.audience)) {
       throw config("audience must be 1-512 printable ASCII characters without spaces");
     }
@@ -578,6 +588,7 @@ export class Authority implements KeySet {
       ...(act === undefined ? {} : { act }),
       ...(input.mayAct === undefined ? {} : { may_act: mayActClaim(input.mayAct, this.issuer) }),
       ...(input.user === undefined ? {} : { groups: [...input.user.groups], idp: input.user.idp }),
+      ...(input.confirmation === undefined ? {} : { cnf: { jkt: input.confirmation.jkt } }),
     })
       .setProtectedHeader({ alg: key.alg, typ: AGENT_TOKEN_TYPE, kid: key.kid })
       .setIssuer(this.issuer)

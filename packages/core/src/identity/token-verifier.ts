@@ -298,7 +298,7 @@ export class TokenVerifier {
   ): VerifiedAgent {
     const options = this.#options;
     const skew = options.clockSkewSeconds;
-    const { iss, sub, aud, iat, exp, nbf, jti, scope, act, agent } = claims;
+    const { iss, sub, aud, iat, exp, nbf, jti, scope, act, agent, cnf } = claims;
     // A token also meant for other audiences is refused: a tool server must not accept a token
     // that a second server can replay (J76).
     if (!(aud === audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === audience))) {
@@ -347,6 +347,7 @@ export class TokenVerifier {
       issuedAt: iat,
       expiresAt: exp,
       attributes: attributesOf(agent),
+      ...confirmationOf(cnf),
     });
   }
 
@@ -430,6 +431,22 @@ function attributesOf(value: unknown): AgentAttributes {
     ...(typeof team === "string" ? { team } : {}),
     ...(typeof purpose === "string" ? { purpose } : {}),
   });
+}
+
+/** `cnf` (RFC 7800) with exactly a `jkt` (RFC 9449 §6.1), or nothing; anything else is refused. */
+function confirmationOf(cnf: unknown): { confirmation?: { jkt: string } } {
+  if (cnf === undefined) return {};
+  const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
+  if (
+    typeof cnf !== "object" ||
+    cnf === null ||
+    Object.keys(cnf).length !== 1 ||
+    typeof jkt !== "string" ||
+    !/^[A-Za-z0-9_-]{43}$/.test(jkt)
+  ) {
+    throw invalid("cnf must hold a jkt thumbprint alone");
+  }
+  return { confirmation: Object.freeze({ jkt }) };
 }
 
 function isNumericDate(value: unknown): value is number {

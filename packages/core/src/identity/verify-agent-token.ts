@@ -56,13 +56,26 @@ export async function verifyAgentToken(
 ): Promise<UsableAgentToken> {
   const agent = await options.verifier.verify(token, { audience: options.audience });
   options.onVerified?.(agent);
-  const clock = options.clock ?? { now: Date.now };
+  return checkAgentChain(agent, options.registry, options.clock);
+}
+
+/**
+ * The registry half of {@link verifyAgentToken}, shared by every way an agent proves who it is
+ * (a token, an X.509-SVID): every agent of `agent`'s chain must be registered, not suspended and
+ * not expired (B22, D37); the scopes are narrowed to what every agent of the chain may hold.
+ * One path, so a certificate can never pass where a token would not (L90).
+ */
+export async function checkAgentChain(
+  agent: VerifiedAgent,
+  registry: AgentRegistry,
+  clock: Clock = { now: Date.now },
+): Promise<UsableAgentToken> {
   let acting: AgentRecord | undefined;
   const records: AgentRecord[] = [];
   for (const id of agent.agents) {
     let record: AgentRecord | undefined;
     try {
-      record = await options.registry.get(id.toString());
+      record = await registry.get(id.toString());
     } catch (error) {
       throw isAgentGateError(error)
         ? error
