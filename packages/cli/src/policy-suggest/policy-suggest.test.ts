@@ -1,4 +1,12 @@
-import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hash as digest } from "node:crypto";
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { CedarPolicyClient, DEFAULT_SCHEMA_PATH } from "@agentgate/cedar";
 import { type AuditRecord, isAgentGateError } from "@agentgate/core";
@@ -157,6 +165,53 @@ describe("agentgate policy suggest", () => {
     expect(replay.out).toBe("");
     await expect(readVerifiedLog(demo.log)).rejects.toSatisfy(
       (error: unknown) => isAgentGateError(error) && error.code === "audit_unverified",
+    );
+    await demo.close();
+  });
+
+  it("N109: records newer than the last signed checkpoint are not used, even when their chain links", async () => {
+    const demo = await demoLog();
+    // Anyone who can write the directory can append records whose hashes and links check: only
+    // the signed checkpoint tells them apart.
+    const segment = join(
+      demo.log,
+      readdirSync(demo.log)
+        .filter((name) => name.endsWith(".jsonl"))
+        .sort()
+        .at(-1) ?? "",
+    );
+    const lines = readFileSync(segment, "utf8").split("\n").filter(Boolean);
+    const last = JSON.parse(lines.at(-1) ?? "{}") as AuditRecord;
+    const allowed = (await records(demo.log)).find(
+      (record) => record.agent === SUPPORT && record.decision?.allowed === true,
+    ) as AuditRecord;
+    const { seq: _seq, prev: _prev, hash: _hash, ...event } = allowed;
+    const forged = {
+      seq: last.seq + 1,
+      prev: last.hash,
+      ...event,
+      id: "forged",
+      resource: { type: "tool", id: "crm_lookup", properties: { customer: "initech" } },
+    };
+    const body = JSON.stringify(forged);
+    appendFileSync(
+      segment,
+      `${body.slice(0, -1)},"hash":"${digest("sha256", `\u0000${body}`, "hex")}"}\n`,
+    );
+    expect((await cli(demo.dir, "audit", "verify")).code).toBe(0);
+    const printed = await cli(
+      demo.dir,
+      "policy",
+      "suggest",
+      "--from",
+      demo.log,
+      "--agent",
+      SUPPORT,
+    );
+    expect(printed.code).toBe(0);
+    expect(printed.out).not.toContain("initech");
+    expect(printed.err).toContain(
+      "1 record(s) newer than the last signed checkpoint were not used",
     );
     await demo.close();
   });
