@@ -1,5 +1,4 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { cosignedPath, defaultCheckpointPath } from "@agentgate/core/node";
 import { type Command, Option } from "commander";
 import { instant } from "../input.js";
@@ -55,13 +54,17 @@ export function registerEvidencePackCommand(audit: Command, context: CommandCont
         to?: string;
       },
     ) => {
-      const log = logDirectory("--log", options.log ?? join(dir(), "audit"));
+      // With --log an auditor's copy needs no AgentGate directory; without it the directory must
+      // exist (exit 3), so a missing log never reads as an empty pack.
+      const space = options.log === undefined ? await context.workspace() : undefined;
+      const log = space?.audit ?? logDirectory("--log", options.log as string);
       const verified = await readVerifiedLog(log, {
         ...verificationOptions(dir(), options),
         ...(options.from === undefined ? {} : { from: options.from }),
         ...(options.to === undefined ? {} : { to: options.to }),
       });
       const settings = await directorySettings(dir());
+      // Revoked now: the directory's revocation list when there is one, else the log's revocations.
       const revoked = new Set(
         verified.records
           .filter((record) => record.type === "revocation")
@@ -82,7 +85,8 @@ export function registerEvidencePackCommand(audit: Command, context: CommandCont
         log,
         verified,
         agents: settings.agents,
-        revoked: (agent) => revoked.has(agent),
+        revoked: (agent) =>
+          revoked.has(agent) || space?.revocations.isRevoked("agent", agent) === true,
         checkpoints,
         ...(options.from === undefined ? {} : { from: options.from }),
         ...(options.to === undefined ? {} : { to: options.to }),

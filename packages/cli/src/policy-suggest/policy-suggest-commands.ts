@@ -192,7 +192,7 @@ export function registerPolicySuggestCommands(policy: Command, context: CommandC
                 "replayedPolicies",
               ]),
           "",
-          `replayed ${result.replayed} call(s): ${result.changed} would change (${result.allowToDeny} allow→deny, ${result.denyToAllow} deny→allow); ${result.skipped} record(s) policy never decided were skipped`,
+          `replayed ${result.replayed} call(s): ${result.changed} would change (${result.allowToDeny} allow→deny, ${result.denyToAllow} deny→allow); ${result.skipped} other record(s) skipped (outcomes, approvals, refusals before policy)`,
         ].join("\n");
       });
       if (replay.changes.length > 0) fail(1);
