@@ -13,6 +13,7 @@ import {
   registerAuditEvidenceCommands,
   witnessSettings,
 } from "./audit-evidence-commands.js";
+import { registerEvidencePackCommand } from "./evidence/evidence-commands.js";
 import { instant, positiveInteger } from "./input.js";
 import { csv, table } from "./output.js";
 import type { CommandContext } from "./program.js";
@@ -92,6 +93,7 @@ export function registerAuditCommands(program: Command, context: CommandContext)
       );
   const audit = program.command("audit").description("the audit log");
   registerAuditEvidenceCommands(audit, { dir, output, fail });
+  registerEvidencePackCommand(audit, context);
 
   withLog(
     audit

@@ -33,6 +33,7 @@ import {
 } from "./input.js";
 import { registerNewStarter } from "./new-starter.js";
 import { type Output, processOutput, table } from "./output.js";
+import { registerPolicySuggestCommands } from "./policy-suggest/policy-suggest-commands.js";
 import { startServer } from "./server.js";
 import { CliUsageError } from "./usage-error.js";
 import { openWorkspace, type Workspace } from "./workspace.js";
@@ -693,6 +694,7 @@ export interface CommandContext {
 function registerPolicyCommands(program: Command, context: CommandContext): void {
   const { workspace, output, print, fail } = context;
   const policy = program.command("policy").description("Cedar policies");
+  registerPolicySuggestCommands(policy, context);
   const client = async () => CedarPolicyClient.fromDirectory((await workspace()).policies);
   // The registered owner, supervision and labels, so a check sees what a gate would.
   const registered = async (id: string) => (await workspace()).registry.get(id);

@@ -32,6 +32,7 @@ export type AgentGateErrorCode =
   | "policy_invalid"
   | "policy_unavailable"
   | "audit_unavailable"
+  | "audit_unverified"
   | "approval_denied";
 
 const BRAND = Symbol.for("agentgate.error");
@@ -60,6 +61,7 @@ const SAFE_MESSAGES: Record<AgentGateErrorCode, string> = {
   policy_invalid: "The policy set is not valid.",
   policy_unavailable: "The authorization service is unavailable, so the action was denied.",
   audit_unavailable: "The audit log is unavailable, so the action was denied.",
+  audit_unverified: "The audit log does not verify, so nothing was produced from it.",
   approval_denied: "The action was not approved.",
 };
 
