@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ARCHIVER, BILLING, gateRun, OPS, SUPPORT, tamper } from "../test/gate-run.js";
+import { ARCHIVER, BILLING, gateRun, LEGACY, OPS, SUPPORT, tamper } from "../test/gate-run.js";
 import { cli } from "../test/workspace.js";
 import { startDashboard } from "./dashboard/dashboard-server.js";
 import type { Finding } from "./insights/index.js";
@@ -38,16 +38,16 @@ describe("agentgate audit findings", () => {
     expect(kinds).toContainEqual(["unknown_owner", ARCHIVER]);
     expect(kinds).toContainEqual(["approvals_always_granted", BILLING]);
     expect(findings.every((finding) => finding.suggestion.length > 0)).toBe(true);
+    // Revoked: nothing left to narrow.
+    expect(findings.filter((finding) => finding.agent === LEGACY)).toEqual([]);
     const text = await cli(dir, "audit", "findings", "--owners", owners);
     expect(text.out).toContain(
       "crm:export is granted but no allowed call in the window needed it.",
     );
-    expect(text.out).toContain(
-      "agentgate agent update spiffe://acme.example/agent/support --scope crm:read",
-    );
+    expect(text.out).toContain("It needed none of its scopes: remove them");
   });
 
-  it("refuses a log that does not verify (exit 1), unless --allow-broken", async () => {
+  it("W6: refuses a log that does not verify (exit 1), unless --allow-broken", async () => {
     const { cpSync } = await import("node:fs");
     const copy = join(dirname(dir), "tampered", ".agentgate");
     cpSync(dir, copy, { recursive: true });
@@ -83,7 +83,7 @@ describe("agentgate dashboard", () => {
       const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
       const summary = await fetch(`${dashboard.url}/api/summary`, { headers: { cookie } });
       expect(summary.status).toBe(200);
-      expect(((await summary.json()) as { agents: number }).agents).toBe(4);
+      expect(((await summary.json()) as { agents: number }).agents).toBe(5);
       const page = await fetch(`${dashboard.url}/`, { headers: { cookie } });
       expect(await page.text()).toContain('<div id="app">');
     } finally {

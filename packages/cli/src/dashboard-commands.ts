@@ -161,6 +161,7 @@ export function registerDashboardCommands(program: Command, context: CommandCont
           },
           dormantDays: options.dormantDays,
           ...(owners === undefined ? {} : { knownOwners: owners }),
+          revoked: (agent) => space.revocations.isRevoked("agent", agent),
         });
         print(options.json === true, findings, () =>
           findings.length === 0

@@ -101,7 +101,7 @@ describe.skipIf(missing !== undefined)("agentgate dashboard in a real browser", 
   it("the inventory lists every agent with its owner and activity", async () => {
     const rows = page.locator("[data-testid=inventory] tbody tr");
     await page.waitForSelector(`[data-testid=inventory] tr[data-agent="${OPS}"]`, WAIT);
-    expect(await rows.count()).toBe(4);
+    expect(await rows.count()).toBe(5);
     const support = page.locator(`[data-testid=inventory] tr[data-agent="${SUPPORT}"]`);
     await support.filter({ hasText: "alice@acme.example" }).waitFor(WAIT);
     expect(await support.textContent()).toContain("customer-support");

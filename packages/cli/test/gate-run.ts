@@ -13,6 +13,7 @@ import { AUDIENCE, cli, OPS, SUPPORT } from "./workspace.js";
 export { OPS, SUPPORT } from "./workspace.js";
 export const BILLING = "spiffe://acme.example/agent/billing";
 export const ARCHIVER = "spiffe://acme.example/agent/archiver";
+export const LEGACY = "spiffe://acme.example/agent/legacy";
 /** A tool argument an attacker controls: rendered, it must stay text (SECURITY.md, dashboard XSS). */
 export const XSS_ARGUMENT = `<script>window.__agentgateXss=1</script><img src=x onerror="window.__agentgateXss=2">`;
 
@@ -38,8 +39,8 @@ when { principal.scopes.contains("billing:refund") };
  * A directory whose audit log a real gate wrote running the quick start's flows: the support
  * agent's allowed and denied reads (customer, write, business hours), the supervised ops agent's
  * approved and refused writes, ops delegating a read to support (chain ops → support), a billing
- * agent whose every refund was approved, an archiver with an outside owner that never called
- * and is then revoked, and a call whose argument carries a `<script>`.
+ * agent whose every refund was approved, an archiver with an outside owner that never called,
+ * a legacy agent revoked at the end, and a call whose argument carries a `<script>`.
  */
 export async function gateRun(): Promise<string> {
   const dir = join(tempDir("agentgate-dashboard-"), ".agentgate");
@@ -90,6 +91,15 @@ export async function gateRun(): Promise<string> {
     "carol@contractor.example",
     "--purpose",
     "Archives old tickets",
+    "--scope",
+    "crm:read",
+  );
+  await add(
+    LEGACY,
+    "--owner",
+    "bob@acme.example",
+    "--purpose",
+    "Replaced by ops",
     "--scope",
     "crm:read",
   );
@@ -173,7 +183,7 @@ export async function gateRun(): Promise<string> {
   await call(refund, { amount: 40 }, billing);
   await call(refund, { amount: 900 }, billing);
   await gate.close();
-  await cli(dir, "agent", "revoke", ARCHIVER, "--reason", "contract ended");
+  await cli(dir, "agent", "revoke", LEGACY, "--reason", "replaced by ops");
   return dir;
 }
 

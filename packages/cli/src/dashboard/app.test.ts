@@ -8,6 +8,7 @@ import {
   ARCHIVER,
   BILLING,
   gateRun,
+  LEGACY,
   OPS,
   SUPPORT,
   tamper,
@@ -52,7 +53,7 @@ function dashboard(options: { adminToken?: string; now?: () => number; audit?: s
       trustDomain: "acme.example",
       audit: options.audit ?? join(dir, "audit"),
       agents: () => registry.list(),
-      revoked: (agent) => agent === ARCHIVER,
+      revoked: (agent) => agent === LEGACY,
       policy,
       timeZone: "Europe/Berlin",
       now: () => Date.parse("2026-01-20T00:00:00Z"),
@@ -82,14 +83,20 @@ describe("the dashboard's JSON API", () => {
     const { app, sessions } = dashboard();
     const cookie = await login(app, sessions.issueCode());
     const summary = summarySchema.parse(await (await get(app, "/api/summary", cookie)).json());
-    expect(summary).toMatchObject({ trustDomain: "acme.example", agents: 4, denials: 6 });
+    expect(summary).toMatchObject({ trustDomain: "acme.example", agents: 5, denials: 6 });
     expect(summary.integrity).toMatchObject({ ok: true, anchored: false });
 
     const inventory = inventorySchema.parse(
       await (await get(app, "/api/inventory", cookie)).json(),
     );
-    expect(inventory.agents.map((agent) => agent.agent)).toEqual([SUPPORT, OPS, BILLING, ARCHIVER]);
-    expect(inventory.agents.find((agent) => agent.agent === ARCHIVER)?.revoked).toBe(true);
+    expect(inventory.agents.map((agent) => agent.agent)).toEqual([
+      SUPPORT,
+      OPS,
+      BILLING,
+      ARCHIVER,
+      LEGACY,
+    ]);
+    expect(inventory.agents.find((agent) => agent.agent === LEGACY)?.revoked).toBe(true);
 
     const all = activitySchema.parse(await (await get(app, "/api/activity", cookie)).json());
     const denied = activitySchema.parse(

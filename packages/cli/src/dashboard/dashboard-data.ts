@@ -79,6 +79,7 @@ export function snapshotLoader(source: DashboardSource): () => Promise<Dashboard
       now,
       dormantDays: source.dormantDays ?? 30,
       ...(source.knownOwners === undefined ? {} : { knownOwners: source.knownOwners }),
+      ...(source.revoked === undefined ? {} : { revoked: source.revoked }),
     });
     return { log, agents, findings, generatedAt: new Date(now).toISOString() };
   };

@@ -48,6 +48,8 @@ export interface FindingOptions {
   readonly knownOwners?: ReadonlySet<string>;
   /** A supervised agent is flagged after at least this many approvals, all granted. Default 3. */
   readonly minApprovals?: number;
+  /** Revoked agents (nothing left to narrow): skipped. Default: none is. */
+  readonly revoked?: (agent: string) => boolean;
 }
 
 const DEFAULT_SETTINGS: RequestSettings = { timeZone: "UTC", environment: "development" };
@@ -64,7 +66,8 @@ const DEFAULT_SETTINGS: RequestSettings = { timeZone: "UTC", environment: "devel
  * - `approvals_always_granted`: a supervised agent whose approvals (at least `minApprovals`)
  *   were all granted.
  *
- * Only what the log shows counts: run it over the verified records (`readVerifiedLog`).
+ * Suspended and revoked agents are skipped. Only what the log shows counts: run it over the
+ * verified records (`readVerifiedLog`).
  *
  * @example
  * ```ts
@@ -80,7 +83,8 @@ export async function leastPrivilegeFindings(
   const decisions = records.filter(isCallDecision);
   const findings: Finding[] = [];
   for (const agent of agents) {
-    if (agent.supervision === "suspended") continue;
+    // A suspended or revoked agent holds nothing it can use: no finding to act on.
+    if (agent.supervision === "suspended" || options.revoked?.(agent.id) === true) continue;
     const own = decisions.filter((record) => record.agent === agent.id);
     findings.push(...(await unusedScopes(agent, own, options.policy, settings)));
     if (options.policy !== undefined)
@@ -122,22 +126,24 @@ export async function unusedScopes(
       }
     }
   }
-  return agent.maxScopes
-    .filter((scope) => !used.has(scope))
-    .map((scope) => ({
-      kind: "unused_scope" as const,
-      agent: agent.id,
-      severity: "medium" as const,
-      scope,
-      summary:
-        policy === undefined
-          ? `${scope} is granted but no allowed call presented it in the window.`
-          : `${scope} is granted but no allowed call in the window needed it.`,
-      suggestion:
-        agent.maxScopes.length > 1
-          ? `agentgate agent update ${agent.id} --scope ${agent.maxScopes.filter((other) => other !== scope).join(" ")}`
-          : `Remove ${scope} from its granted scopes (it holds no other), or suspend it: agentgate agent suspend ${agent.id}`,
-    }));
+  const unused = agent.maxScopes.filter((scope) => !used.has(scope));
+  const kept = agent.maxScopes.filter((scope) => used.has(scope));
+  // One change for all of them: the scopes that stay.
+  const suggestion =
+    kept.length > 0
+      ? `agentgate agent update ${agent.id} --scope ${kept.join(" ")}`
+      : `It needed none of its scopes: remove them, or suspend it (agentgate agent suspend ${agent.id})`;
+  return unused.map((scope) => ({
+    kind: "unused_scope" as const,
+    agent: agent.id,
+    severity: "medium" as const,
+    scope,
+    summary:
+      policy === undefined
+        ? `${scope} is granted but no allowed call presented it in the window.`
+        : `${scope} is granted but no allowed call in the window needed it.`,
+    suggestion,
+  }));
 }
 
 /** Tools the policies permit the agent that it never called. */

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { CedarPolicyClient } from "@agentgate/cedar";
 import { JsonFileAgentRegistry } from "@agentgate/core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ARCHIVER, BILLING, gateRun, OPS, SUPPORT, tamper } from "../../test/gate-run.js";
+import { ARCHIVER, BILLING, gateRun, LEGACY, OPS, SUPPORT, tamper } from "../../test/gate-run.js";
 import { tempDir } from "../../test/temp-dir.js";
 import {
   activityFacets,
@@ -33,7 +33,7 @@ describe("readVerifiedLog", () => {
     expect(log.chains[0]?.checkpoint?.signedBy).toBe("writer");
   });
 
-  it("cuts a tampered chain at its first bad record", async () => {
+  it("W6: cuts a tampered chain at its first bad record", async () => {
     const copy = join(tempDir("agentgate-insights-tampered-"), ".agentgate");
     cpSync(dir, copy, { recursive: true });
     tamper(copy);
@@ -53,7 +53,7 @@ describe("readVerifiedLog", () => {
 describe("agentInventory", () => {
   it("lists every registered agent with its activity", async () => {
     const agents = await new JsonFileAgentRegistry(join(dir, "agents.json")).list();
-    const rows = agentInventory(log.records, agents, { revoked: (id) => id === ARCHIVER });
+    const rows = agentInventory(log.records, agents, { revoked: (id) => id === LEGACY });
     const support = rows.find((row) => row.agent === SUPPORT);
     expect(support).toMatchObject({
       owner: "alice@acme.example",
@@ -68,7 +68,8 @@ describe("agentInventory", () => {
       denials: 1,
       delegations: 1,
     });
-    expect(rows.find((row) => row.agent === ARCHIVER)).toMatchObject({ calls: 0, revoked: true });
+    expect(rows.find((row) => row.agent === ARCHIVER)).toMatchObject({ calls: 0, revoked: false });
+    expect(rows.find((row) => row.agent === LEGACY)).toMatchObject({ calls: 0, revoked: true });
   });
 });
 
@@ -129,6 +130,7 @@ describe("leastPrivilegeFindings", () => {
       now: Date.parse("2026-01-20T00:00:00Z"),
       dormantDays: 10,
       knownOwners: new Set(["alice@acme.example", "bob@acme.example", "erin@acme.example"]),
+      revoked: (id) => id === LEGACY,
     });
     await policy.close();
     const summary = findings.map((finding) => [
@@ -141,5 +143,10 @@ describe("leastPrivilegeFindings", () => {
     expect(summary).toContainEqual(["unknown_owner", ARCHIVER, ""]);
     expect(summary).toContainEqual(["approvals_always_granted", BILLING, ""]);
     expect(summary).toContainEqual(["dormant_agent", SUPPORT, ""]);
+    expect(findings.filter((finding) => finding.agent === LEGACY)).toEqual([]);
+    // One change for all unused scopes: the ones that stay.
+    expect(findings.find((finding) => finding.scope === "crm:export")?.suggestion).toContain(
+      "It needed none of its scopes",
+    );
   });
 });
