@@ -21,6 +21,7 @@ import { registerAuditCommands } from "./audit-commands.js";
 import { registerWitnessCommand } from "./audit-evidence-commands.js";
 import { registerCertCommands } from "./cert-commands.js";
 import { checkCloudIssue, cloudProfile } from "./cloud-profiles.js";
+import { registerDashboardCommands } from "./dashboard-commands.js";
 import {
   agentId,
   audienceUrl,
@@ -597,6 +598,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   registerAuditCommands(program, context);
   registerWitnessCommand(program, { dir, output, fail });
   registerCertCommands(program, context);
+  registerDashboardCommands(program, context);
 
   program
     .command("serve")
