@@ -58,9 +58,10 @@ export interface CedarPolicyClientOptions {
 
 /**
  * Which evaluator decides. `"compiled"` (the default): the validated policies compiled to
- * JavaScript, with Cedar's exact semantics; a set using a construct the compiler does not handle
- * (the `decimal`, `ipaddr`, `datetime` extensions) and a request holding such a value are
- * decided by cedar-wasm instead, visibly. `"cedar-wasm"`: always cedar-wasm, the reference.
+ * JavaScript, with Cedar's exact semantics (the `ipaddr`, `decimal`, `datetime` and `duration`
+ * extensions included); a set using a construct the compiler cannot prove it handles exactly and
+ * a request holding a value it leaves to cedar-wasm (an extension-typed context member or entity
+ * attribute) are decided by cedar-wasm instead, visibly. `"cedar-wasm"`: always cedar-wasm, the reference.
  */
 export type CedarEvaluator = "compiled" | "cedar-wasm";
 

@@ -75,4 +75,27 @@ describe("policy shapes (loading many policies fast)", () => {
         }),
     ).toThrow(/semi\.cedar:3/);
   });
+
+  it("C32: in one file of many policies, each policy keeps its own line, past strings with `;` and escaped quotes and comments", () => {
+    const file = [
+      `// one; two`,
+      `permit (principal, action, resource) when { context.environment == "a;\\"b;" };`,
+      `@id("second") permit (principal, action == Action::"read", resource)`,
+      `when { context.environment == "x" }; forbid (principal, action, resource) when { context.environment like "*;*" };`,
+      ...Array.from(
+        { length: 500 },
+        (_, index) =>
+          `@id("n${index}") permit (principal == Agent::"a${index}", action, resource);`,
+      ),
+      `@id("broken") permit (principal, action, resource) when { context.enviroment == "x" };`,
+    ].join("\n");
+    const loaded = new CedarPolicyClient({
+      policies: { "many.cedar": file.replace("enviroment", "environment") },
+    });
+    expect(loaded.policies.slice(0, 3).map((entry) => entry.line)).toEqual([2, 3, 4]);
+    expect(loaded.policies.find((entry) => entry.id === "n499")?.line).toBe(504);
+    expect(() => new CedarPolicyClient({ policies: { "many.cedar": file } })).toThrow(
+      /many\.cedar:505: .*enviroment/,
+    );
+  });
 });

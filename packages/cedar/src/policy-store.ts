@@ -1,7 +1,7 @@
 import { AgentGateError } from "@agentgate/core";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
 import { collectNeeds, emptyNeeds, type Needs } from "./policy-needs.js";
-import { fillLiterals, shapeOf } from "./policy-shapes.js";
+import { literalFiller, shapeOf } from "./policy-shapes.js";
 
 /** One policy of a loaded set, with where it came from. */
 export interface PolicyEntry {
@@ -43,9 +43,9 @@ export function loadPolicies(
   schema: string,
 ): PolicyEntry[] {
   const problems: string[] = [];
-  const entries: Array<PolicyEntry & { readonly offset: number; readonly fileText: string }> = [];
+  const entries: Located[] = [];
   const ids = new Set<string>();
-  const converted = new Map<string, unknown>();
+  const converted = new Map<string, ShapeTemplate | null>();
   const toJson = (text: string): { json?: PolicyJson; error?: string; errorAt?: number } => {
     const answer = cedar.policyToJson(text);
     if (answer.type === "success") return { json: answer.json };
@@ -55,16 +55,18 @@ export function loadPolicies(
       ...(errorAt === undefined ? {} : { errorAt }),
     };
   };
-  for (const { file, fileText, policyText, at, index } of splitPolicies(files, problems)) {
+  for (const { file, fileText, policyText, at, index, line } of splitPolicies(files, problems)) {
     const shaped = shapeOf(policyText);
     let result: { json?: PolicyJson; error?: string; errorAt?: number } | undefined;
+    let template: ShapeTemplate | null | undefined;
     if (shaped !== undefined) {
-      let json = converted.get(shaped.shape);
-      if (json === undefined) {
-        json = toJson(shaped.shape).json ?? null;
-        converted.set(shaped.shape, json);
+      template = converted.get(shaped.shape);
+      if (template === undefined) {
+        const json = toJson(shaped.shape).json;
+        template = json === undefined ? null : { fill: literalFiller(json), needs: undefined };
+        converted.set(shaped.shape, template);
       }
-      if (json !== null) result = { json: fillLiterals(json, shaped.literals) as PolicyJson };
+      if (template !== null) result = { json: template.fill(shaped.literals) as PolicyJson };
     }
     result ??= toJson(policyText);
     if (result.json === undefined) {
@@ -74,14 +76,13 @@ export function loadPolicies(
     const json = result.json;
     const annotations = (json.annotations ?? {}) as Record<string, string>;
     const id = annotations.id ?? `${file}#${index}`;
-    if (ids.has(id))
-      problems.push(`${file}:${lineOf(fileText, at)}: policy id "${id}" is used twice`);
+    if (ids.has(id)) problems.push(`${file}:${line}: policy id "${id}" is used twice`);
     ids.add(id);
     entries.push({
       id,
       text: policyText,
       file,
-      line: lineOf(fileText, at),
+      line,
       effect: json.effect,
       annotations,
       scope: {
@@ -89,10 +90,11 @@ export function loadPolicies(
         action: constraintOf(json.action),
         resource: constraintOf(json.resource),
       },
-      needs: collectNeeds(json.conditions, emptyNeeds()),
+      needs: neededBy(json, template),
       json,
       offset: at,
       fileText,
+      shape: shaped?.shape,
     });
   }
   if (problems.length === 0 && entries.length > 0) validateSet(entries, schema, problems);
@@ -102,12 +104,33 @@ export function loadPolicies(
       `The policy set is not valid:\n  ${problems.join("\n  ")}`,
     );
   }
-  return entries.map(({ offset: _offset, fileText: _fileText, ...entry }) => entry);
+  return entries.map(({ offset: _offset, fileText: _fileText, shape: _shape, ...entry }) => entry);
 }
+
+/** A shape's filler, and what its policies read (names are never placeholders). */
+interface ShapeTemplate {
+  readonly fill: (literals: readonly string[]) => unknown;
+  needs: Needs | undefined;
+}
+
+/** What a policy reads, computed once per shape. */
+function neededBy(json: PolicyJson, template: ShapeTemplate | null | undefined): Needs {
+  if (template === null || template === undefined)
+    return collectNeeds(json.conditions, emptyNeeds());
+  template.needs ??= collectNeeds(json.conditions, emptyNeeds());
+  return template.needs;
+}
+
+/** An entry while loading: where it is in its file, and its shape. */
+type Located = PolicyEntry & {
+  readonly offset: number;
+  readonly fileText: string;
+  readonly shape: string | undefined;
+};
 
 type PolicyJson = Extract<ReturnType<typeof cedar.policyToJson>, { type: "success" }>["json"];
 
-interface Located {
+interface Piece {
   readonly file: string;
   readonly fileText: string;
   readonly policyText: string;
@@ -115,6 +138,8 @@ interface Located {
   readonly at: number;
   /** Its position in its file. */
   readonly index: number;
+  /** The line it starts on. */
+  readonly line: number;
 }
 
 /**
@@ -127,12 +152,23 @@ interface Located {
 function splitPolicies(
   files: ReadonlyArray<{ file: string; text: string }>,
   problems: string[],
-): Located[] {
-  const located: Located[] = [];
+): Piece[] {
+  const located: Piece[] = [];
   for (const { file, text } of files) {
-    let index = 0;
     let start = 0;
     let inFile = 0;
+    // Lines counted as the scan goes (offsets only grow), never from the file's start again.
+    let line = 1;
+    let counted = 0;
+    const lineAt = (offset: number) => {
+      for (;;) {
+        const newline = text.indexOf("\n", counted);
+        if (newline < 0 || newline >= offset) break;
+        line++;
+        counted = newline + 1;
+      }
+      return line;
+    };
     const piece = (end: number) => {
       const at = skipBlank(text, start);
       if (at < end) {
@@ -141,31 +177,17 @@ function splitPolicies(
           fileText: text,
           policyText: text.slice(at, end),
           at,
+          line: lineAt(at),
           index: inFile++,
         });
       }
     };
-    const special = /["/;]/g;
-    while (index < text.length) {
-      special.lastIndex = index;
-      const found = special.exec(text);
-      if (found === null) break;
-      index = found.index;
-      const char = text[index];
-      if (char === '"') {
-        index++;
-        while (index < text.length && text[index] !== '"') index += text[index] === "\\" ? 2 : 1;
-        index++;
-      } else if (char === "/") {
-        if (text[index + 1] === "/") {
-          const end = text.indexOf("\n", index);
-          index = end < 0 ? text.length : end;
-        } else index++;
-      } else {
-        piece(index + 1);
-        index++;
-        start = index;
-      }
+    // Strings (a backslash escapes the next character), comments and `;`, by one native regex.
+    const special = /"(?:[^"\\]|\\[\s\S])*"?|\/\/[^\n]*|;/g;
+    for (let found = special.exec(text); found !== null; found = special.exec(text)) {
+      if (found[0] !== ";") continue;
+      piece(found.index + 1);
+      start = found.index + 1;
     }
     if (skipBlank(text, start) < text.length) {
       const parsed = cedar.checkParsePolicySet({ staticPolicies: text });
@@ -183,17 +205,13 @@ function splitPolicies(
   return located;
 }
 
+const BLANK = /(?:\s|\/\/[^\n]*)*/y;
+
 /** The offset of the first character at or after `from` that is neither blank nor in a comment. */
 function skipBlank(text: string, from: number): number {
-  let index = from;
-  while (index < text.length) {
-    if (/\s/.test(text[index] as string)) index++;
-    else if (text[index] === "/" && text[index + 1] === "/") {
-      const end = text.indexOf("\n", index);
-      index = end < 0 ? text.length : end;
-    } else break;
-  }
-  return index;
+  BLANK.lastIndex = from;
+  BLANK.test(text);
+  return BLANK.lastIndex;
 }
 
 /**
@@ -202,15 +220,11 @@ function skipBlank(text: string, from: number): number {
  * When anything fails, the policies are validated as written, so every message names its own
  * file and line.
  */
-function validateSet(
-  entries: ReadonlyArray<PolicyEntry & { readonly offset: number; readonly fileText: string }>,
-  schema: string,
-  problems: string[],
-): void {
+function validateSet(entries: readonly Located[], schema: string, problems: string[]): void {
   const byShape = !/\benum\b/.test(schema);
   const distinct = new Map<string, string>();
   for (const entry of entries) {
-    const text = (byShape ? shapeOf(entry.text)?.shape : undefined) ?? entry.text;
+    const text = (byShape ? entry.shape : undefined) ?? entry.text;
     if (!distinct.has(text)) distinct.set(text, `s${distinct.size}`);
   }
   const validate = (policies: Record<string, string>) =>

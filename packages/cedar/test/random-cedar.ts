@@ -59,6 +59,91 @@ const long = fc.oneof(
   ),
 );
 
+/** Extension constructor arguments: valid ones, edge ones and ones Cedar refuses. */
+const EXTENSION_ARGS = {
+  ip: [
+    "10.0.0.1",
+    "10.0.0.0/8",
+    "10.1.2.3/16",
+    "127.0.0.1",
+    "127.0.0.1/7",
+    "224.0.0.1/4",
+    "0.0.0.0/0",
+    "::1",
+    "::1/127",
+    "::/0",
+    "ff00::/8",
+    "2001:db8::/32",
+    "2001:DB8::1",
+    "1:2:3:4:5:6:7:8",
+    "1::",
+    "1.2.3.4/33",
+    "01.2.3.4",
+    "::ffff:1.2.3.4",
+    "1.2.3.4/08",
+    "1:2:3:4:5:6:7:8::",
+  ],
+  decimal: [
+    "0.0",
+    "1.5",
+    "-1.5",
+    "1.50",
+    "-0.0001",
+    "922337203685477.5807",
+    "-922337203685477.5808",
+    "922337203685477.5808",
+    "1.23456",
+    "1",
+  ],
+  datetime: [
+    "1970-01-01",
+    "2024-02-29",
+    "2024-01-01T00:00:00Z",
+    "2024-01-01T23:59:59.999Z",
+    "2024-01-01T10:00:00+0130",
+    "2024-01-01T10:00:00.500-2359",
+    "1969-12-31T23:59:59Z",
+    "0000-01-01",
+    "9999-12-31T23:59:59.999Z",
+    "2023-02-29",
+    "2024-01-01T24:00:00Z",
+    "2024-1-01",
+  ],
+  duration: [
+    "1ms",
+    "1d2h3m4s5ms",
+    "-1s",
+    "0ms",
+    "1h30m",
+    "-25h",
+    "106751991167d",
+    "106751991168d",
+    "9223372036854775807ms",
+    "-9223372036854775808ms",
+    "9223372036854775808ms",
+    "",
+    "-",
+    "1m1h",
+  ],
+} as const;
+
+/** Arguments Cedar takes (a JSON value holding a refused one would fail the whole request). */
+const VALID_EXTENSION_ARGS = {
+  ip: EXTENSION_ARGS.ip.slice(0, 15),
+  decimal: EXTENSION_ARGS.decimal.slice(0, 7),
+  datetime: EXTENSION_ARGS.datetime.slice(0, 9),
+  duration: EXTENSION_ARGS.duration.slice(0, 7),
+};
+
+/** An extension value in Cedar's JSON form (`{"__extn": …}`). */
+const extensionJson = fc
+  .constantFrom("ip", "decimal", "datetime", "duration")
+  .chain((fn) =>
+    fc
+      .constantFrom(...VALID_EXTENSION_ARGS[fn as keyof typeof VALID_EXTENSION_ARGS])
+      .map((arg) => ({ __extn: { fn, arg } }) as unknown as JsonValue),
+  );
+
 /** A JSON value for entity attributes, tags and context. */
 const jsonValue: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie) => ({
   value: fc.oneof(
@@ -67,6 +152,7 @@ const jsonValue: fc.Arbitrary<JsonValue> = fc.letrec<{ value: JsonValue }>((tie)
     long,
     fc.constantFrom(...STRINGS),
     uid.map((value) => ({ __entity: value }) as unknown as JsonValue),
+    extensionJson,
     fc.array(tie("value"), { maxLength: 3 }),
     fc.dictionary(fc.constantFrom(...ATTRS), tie("value"), { maxKeys: 3 }),
   ),
@@ -85,6 +171,57 @@ const expression: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => {
     actionUid.map(uidText),
   );
   const attr = fc.constantFrom(...ATTRS);
+  // Extension values, mostly well-typed where a method expects one, sometimes not.
+  const constructorCall = fc
+    .constantFrom("ip", "decimal", "datetime", "duration")
+    .chain((fn) =>
+      fc
+        .constantFrom(...EXTENSION_ARGS[fn as keyof typeof EXTENSION_ARGS])
+        .map((arg) => `${fn}(${JSON.stringify(arg)})`),
+    );
+  const extension = fc.oneof(
+    { arbitrary: constructorCall, weight: 4 },
+    fc.tuple(fc.constantFrom("context", "principal"), attr).map(([v, name]) => `${v}.${name}`),
+    e,
+  );
+  const extensionCall = fc.oneof(
+    fc
+      .tuple(
+        extension,
+        fc.constantFrom(
+          "isIpv4",
+          "isIpv6",
+          "isLoopback",
+          "isMulticast",
+          "toDate",
+          "toTime",
+          "toMilliseconds",
+          "toSeconds",
+          "toMinutes",
+          "toHours",
+          "toDays",
+        ),
+      )
+      .map(([receiver, method]) => `(${receiver}).${method}()`),
+    fc
+      .tuple(
+        extension,
+        fc.constantFrom(
+          "isInRange",
+          "lessThan",
+          "lessThanOrEqual",
+          "greaterThan",
+          "greaterThanOrEqual",
+          "offset",
+          "durationSince",
+        ),
+        extension,
+      )
+      .map(([receiver, method, arg]) => `(${receiver}).${method}(${arg})`),
+    fc
+      .tuple(extension, fc.constantFrom("<", "<=", ">", ">=", "==", "!="), extension)
+      .map(([left, op, right]) => `(${left}) ${op} (${right})`),
+  );
   const pattern = fc
     .array(fc.constantFrom("a", "b", "*", "\\*", "é"), { maxLength: 4 })
     .map((parts) => `"${parts.join("")}"`);
@@ -92,6 +229,7 @@ const expression: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => {
     e: fc.oneof(
       { depthSize: "small", withCrossShrink: true },
       leaf,
+      extensionCall,
       fc.tuple(e, attr).map(([left, name]) => `(${left}).${name}`),
       fc.tuple(e, attr).map(([left, name]) => `(${left})["${name}"]`),
       fc.tuple(e, attr).map(([left, name]) => `(${left}) has ${name}`),

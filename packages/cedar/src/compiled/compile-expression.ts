@@ -1,3 +1,4 @@
+import { EXTENSION_FUNCTIONS } from "./extensions.js";
 import {
   CedarEvaluationError,
   type CedarRecord,
@@ -10,7 +11,6 @@ import {
   isLong,
   isRecord,
   longOf,
-  NeedsWasm,
   subset,
   valueEquals,
 } from "./values.js";
@@ -218,10 +218,58 @@ export function compileExpression(expression: unknown): Compiled {
         return isIn(again, within(env), env.entities);
       };
     }
-    default:
-      throw new NotCompiled(`the construct "${op}" (extension function or unknown operator)`);
+    default: {
+      const fn = EXTENSION_FUNCTIONS.get(op);
+      if (fn === undefined || !Array.isArray(body))
+        throw new NotCompiled(`the construct "${op}" (an unknown operator)`);
+      return extensionCall(fn, body);
+    }
   }
 }
+
+/**
+ * An extension function call: every argument evaluated, left to right, then the function (which
+ * checks its arity and argument types). A call on literals (`ip("10.0.0.0/8")`) is computed once
+ * here when it succeeds; one that fails is left to fail at each evaluation, as in Cedar.
+ */
+function extensionCall(
+  fn: (args: readonly CedarValue[]) => CedarValue,
+  body: readonly unknown[],
+): Compiled {
+  const args = body.map(compileExpression);
+  if (body.every((arg) => isLiteral(arg))) {
+    try {
+      return constant(fn(args.map((arg) => arg(NO_ENVIRONMENT))));
+    } catch (error) {
+      if (!(error instanceof CedarEvaluationError)) throw error;
+    }
+  }
+  if (args.length === 1) {
+    const only = args[0] as Compiled;
+    return (env) => fn([only(env)]);
+  }
+  if (args.length === 2) {
+    const [first, second] = args as [Compiled, Compiled];
+    return (env) => {
+      const a = first(env);
+      return fn([a, second(env)]);
+    };
+  }
+  return (env) => fn(args.map((arg) => arg(env)));
+}
+
+function isLiteral(json: unknown): boolean {
+  if (typeof json !== "object" || json === null) return false;
+  const keys = Object.keys(json);
+  if (keys.length !== 1) return false;
+  const [op] = keys as [string];
+  const body = (json as Node)[op];
+  if (op === "Value") return true;
+  return EXTENSION_FUNCTIONS.has(op) && Array.isArray(body) && body.every(isLiteral);
+}
+
+/** Never read: literals read no variable. */
+const NO_ENVIRONMENT = undefined as unknown as Environment;
 
 /** `uid in target`, target an entity or a set of entities (all checked before any is tested). */
 export function isIn(uid: EntityUid, target: CedarValue, entities: EntityStore): boolean {
@@ -268,28 +316,41 @@ function comparison(
     case "<":
       return (env) => {
         const a = left(env);
-        const b = right(env);
-        return comparable(a) < comparable(b);
+        return compare(a, right(env)) < 0;
       };
     case "<=":
       return (env) => {
         const a = left(env);
-        const b = right(env);
-        return comparable(a) <= comparable(b);
+        return compare(a, right(env)) <= 0;
       };
     case ">":
       return (env) => {
         const a = left(env);
-        const b = right(env);
-        return comparable(a) > comparable(b);
+        return compare(a, right(env)) > 0;
       };
     case ">=":
       return (env) => {
         const a = left(env);
-        const b = right(env);
-        return comparable(a) >= comparable(b);
+        return compare(a, right(env)) >= 0;
       };
   }
+}
+
+/**
+ * The order of two operands of `<`, `<=`, `>`, `>=`: two Longs, or two datetimes, or two
+ * durations (the extension types with operators); anything else is a type error.
+ */
+function compare(a: CedarValue, b: CedarValue): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (isLong(a) && isLong(b)) return a < b ? -1 : a > b ? 1 : 0;
+  if (
+    a instanceof ExtensionValue &&
+    b instanceof ExtensionValue &&
+    a.type === b.type &&
+    (a.type === "datetime" || a.type === "duration")
+  )
+    return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+  throw typeError("two Longs, datetimes or durations", a);
 }
 
 function arithmetic(op: "+" | "-" | "*", spec: { left: Compiled; right: Compiled }): Compiled {
@@ -486,13 +547,6 @@ export function matchLike(pattern: ReadonlyArray<string | null>, text: readonly 
 
 function typeError(expected: string, _value: CedarValue): Error {
   return new CedarEvaluationError(`type error: expected ${expected}`);
-}
-
-/** An operand of `<`, `<=`, `>`, `>=`: a Long, or (datetime, duration) left to cedar-wasm. */
-function comparable(value: CedarValue): number | bigint {
-  if (isLong(value)) return value;
-  if (value instanceof ExtensionValue) throw new NeedsWasm("an extension value compared");
-  throw typeError("a Long", value);
 }
 
 function bool(value: CedarValue): boolean {

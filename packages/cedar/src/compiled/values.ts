@@ -1,9 +1,11 @@
+import { EXTENSION_FUNCTIONS, JSON_CONSTRUCTORS } from "./extensions.js";
+
 /**
  * Cedar values as plain JavaScript, for the compiled evaluator: `boolean`; Long as a safe-integer
  * `number` or, beyond 2^53, a `bigint` (one canonical form per value, so `===` is Long equality);
  * `string`; {@link EntityUid}; a set as an array (duplicates allowed, every operation is a set
- * operation); a record as a plain object (own properties only); {@link ExtensionValue} for what
- * this evaluator does not compute (decimal, ipaddr, datetime, duration).
+ * operation); a record as a plain object (own properties only); {@link ExtensionValue} for the
+ * extension types (decimal, ipaddr, datetime, duration).
  */
 export type CedarValue =
   | boolean
@@ -31,11 +33,20 @@ export class EntityUid {
   }
 }
 
-/** An extension value (`{"__extn": …}`): carried, never computed on; meeting one sends the request to cedar-wasm. */
+/** Cedar's extension types. */
+export type ExtensionType = "decimal" | "ipaddr" | "datetime" | "duration";
+
+/**
+ * A value of an extension type: `value` is the decimal in units of 10^-4, the datetime in
+ * milliseconds since the epoch, the duration in milliseconds (all 64-bit), or the IP address
+ * (with its `prefix` length and family); equal exactly when all four are.
+ */
 export class ExtensionValue {
   constructor(
-    readonly fn: string,
-    readonly arg: unknown,
+    readonly type: ExtensionType,
+    readonly value: bigint,
+    readonly prefix = 0,
+    readonly v6 = false,
   ) {}
 }
 
@@ -86,9 +97,14 @@ export function valueEquals(a: CedarValue, b: CedarValue): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object") return false;
   if (a instanceof ExtensionValue || b instanceof ExtensionValue) {
-    if (a instanceof ExtensionValue && b instanceof ExtensionValue)
-      throw new NeedsWasm("extension values compared");
-    return false;
+    return (
+      a instanceof ExtensionValue &&
+      b instanceof ExtensionValue &&
+      a.type === b.type &&
+      a.value === b.value &&
+      a.prefix === b.prefix &&
+      a.v6 === b.v6
+    );
   }
   if (a instanceof EntityUid) return b instanceof EntityUid && a.key === b.key;
   if (b instanceof EntityUid) return false;
@@ -142,16 +158,38 @@ export function fromJson(json: unknown, depth = 0): CedarValue {
       const object = json as Record<string, unknown>;
       const keys = Object.keys(object);
       if (keys.length === 1 && keys[0] === "__entity") return uidFromJson(object.__entity);
-      if (keys.length === 1 && keys[0] === "__extn") {
-        const extn = object.__extn as { fn: string; arg: unknown };
-        return new ExtensionValue(extn.fn, extn.arg);
-      }
+      if (keys.length === 1 && keys[0] === "__extn") return extensionFromJson(object.__extn, depth);
       const out: Record<string, CedarValue> = Object.create(null);
       for (const key of keys) out[key] = fromJson(object[key], depth + 1);
       return out;
     }
     default:
       throw new Error(`${typeof json} is not a Cedar value`);
+  }
+}
+
+/**
+ * `{"fn": …, "arg": …}` or `{"fn": …, "args": […]}`: a constructor (or `offset`) applied to its
+ * arguments. Anything else, or arguments the constructor refuses (Cedar then refuses the whole
+ * request), is left to cedar-wasm.
+ */
+function extensionFromJson(json: unknown, depth: number): ExtensionValue {
+  const call = json as { fn?: unknown; arg?: unknown; args?: unknown };
+  if (typeof call !== "object" || call === null || typeof call.fn !== "string")
+    throw new NeedsWasm("an extension escape");
+  const fn = EXTENSION_FUNCTIONS.get(call.fn);
+  if (fn === undefined || !JSON_CONSTRUCTORS.has(call.fn))
+    throw new NeedsWasm("an extension escape");
+  let args: CedarValue[];
+  if (Object.hasOwn(call, "arg")) args = [fromJson(call.arg, depth + 1)];
+  else if (Array.isArray(call.args)) args = call.args.map((arg) => fromJson(arg, depth + 1));
+  else throw new NeedsWasm("an extension escape");
+  try {
+    return fn(args) as ExtensionValue;
+  } catch (error) {
+    if (error instanceof CedarEvaluationError)
+      throw new NeedsWasm(`an extension value (${error.message})`);
+    throw error;
   }
 }
 
