@@ -25,5 +25,5 @@ export {
   guardMcpServer,
   type McpToolPolicy,
 } from "./server-guard.js";
-export { TOKEN_META_KEY, tokenFromMeta } from "./token-meta.js";
+export { PROOF_META_KEY, proofFromMeta, TOKEN_META_KEY, tokenFromMeta } from "./token-meta.js";
 export { type PinToolsOptions, pinTools, ToolPins, toolFingerprint } from "./tool-pins.js";

@@ -1,11 +1,16 @@
 import {
   type ActionKind,
   AgentGateError,
+  type Clock,
   type Gate,
+  type InvocationMetadata,
   isAgentGateError,
+  MemoryReplayCache,
   parseServerId,
   parseToolName,
+  type ReplayCache,
   type ToolDescriptor,
+  verifyCallProof,
 } from "@agentgate/core";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import {
@@ -15,9 +20,9 @@ import {
   type ListToolsResult,
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
-import { PROOF_OF_POSSESSION_KEY } from "./http-auth.js";
+import { PROOF_OF_POSSESSION_KEY, PROOF_THUMBPRINT_KEY } from "./http-auth.js";
 import { certificateFromAuthInfo } from "./mtls.js";
-import { tokenFromMeta } from "./token-meta.js";
+import { proofFromMeta, tokenFromMeta } from "./token-meta.js";
 import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 
 /** How a tool maps to policy (else from its annotations). */
@@ -39,18 +44,76 @@ export interface GuardMcpServerOptions {
   readonly tools?: Readonly<Record<string, McpToolPolicy>>;
   /** Show each caller only the tools it could be permitted to call. Default `true`. */
   readonly filterToolsList?: boolean;
+  /**
+   * Call proofs (`_meta["dev.agentgate/proof"]`, `withAgentToken(client, credential, { key })`):
+   * where their `jti`s are remembered (default: a `MemoryReplayCache` of this server) and the
+   * allowed `iat` distance in seconds (default 60). A proof present is always checked; a
+   * key-bound token without one is refused by the gate.
+   */
+  readonly callProofs?: {
+    readonly replay?: ReplayCache;
+    readonly windowSeconds?: number;
+    /** The time `iat` is compared with. Default: the system clock. */
+    readonly clock?: Clock;
+  };
 }
+
+interface CallProofSettings {
+  readonly replay: ReplayCache;
+  readonly windowSeconds?: number;
+  readonly clock?: Clock;
+}
+
+/** Set on `extra` by the `tools/call` wrapper: the key thumbprint a valid call proof named. */
+const CALL_PROOF = Symbol("agentgate.callProof");
 
 interface Extra {
   _meta?: Record<string, unknown>;
   authInfo?: { token: string; extra?: Record<string, unknown> };
+  [CALL_PROOF]?: string;
 }
 
-/** The gate's metadata: MCP, and whether the HTTP layer checked a DPoP proof for this request. */
-function metadataOf(extra: Extra): { framework: string; proofOfPossession?: "dpop" } {
-  return extra.authInfo?.extra?.[PROOF_OF_POSSESSION_KEY] === "dpop"
-    ? { framework: "mcp", proofOfPossession: "dpop" }
-    : { framework: "mcp" };
+/** The gate's metadata: MCP, and which proof of possession was checked for this request. */
+function metadataOf(extra: Extra, callProof = extra[CALL_PROOF]): InvocationMetadata {
+  if (callProof !== undefined) {
+    return { framework: "mcp", proofOfPossession: "call", proofThumbprint: callProof };
+  }
+  const proof = extra.authInfo?.extra?.[PROOF_OF_POSSESSION_KEY];
+  const thumbprint = extra.authInfo?.extra?.[PROOF_THUMBPRINT_KEY];
+  if (proof !== "dpop" && proof !== "mtls") return { framework: "mcp" };
+  return {
+    framework: "mcp",
+    proofOfPossession: proof,
+    ...(typeof thumbprint === "string" ? { proofThumbprint: thumbprint } : {}),
+  };
+}
+
+/**
+ * Checks the call proof in `meta`, when there is one, for this request and the token beside it
+ * (SECURITY.md M109–M111): resolves with the proof key's thumbprint, `undefined` without a
+ * proof; rejects with `token_invalid` for a bad one.
+ */
+async function checkCallProof(
+  proofs: CallProofSettings,
+  extra: Extra,
+  meta: Record<string, unknown> | undefined,
+  request: { method: string; tool?: string; arguments?: unknown },
+): Promise<string | undefined> {
+  const proof = proofFromMeta(meta);
+  if (proof === undefined) return undefined;
+  const token = extra.authInfo?.token ?? tokenFromMeta(meta);
+  if (token === undefined) {
+    throw new AgentGateError("token_invalid", "A call proof came without a token.", {
+      details: { check: "ath" },
+    });
+  }
+  return verifyCallProof(proof, {
+    ...request,
+    accessToken: token,
+    replay: proofs.replay,
+    ...(proofs.windowSeconds === undefined ? {} : { windowSeconds: proofs.windowSeconds }),
+    ...(proofs.clock === undefined ? {} : { clock: proofs.clock }),
+  });
 }
 
 /** The caller's credential: a verified mTLS chain, else the HTTP bearer, else `_meta`'s token. */
@@ -81,6 +144,13 @@ type ToolConfig = { annotations?: ToolAnnotations; description?: string; inputSc
  */
 export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions): void {
   parseServerId(options.serverId, "declared");
+  const proofs = {
+    replay: options.callProofs?.replay ?? new MemoryReplayCache(),
+    ...(options.callProofs?.windowSeconds === undefined
+      ? {}
+      : { windowSeconds: options.callProofs.windowSeconds }),
+    ...(options.callProofs?.clock === undefined ? {} : { clock: options.callProofs.clock }),
+  };
   const descriptors = new Map<string, ToolDescriptor>();
   const register = server.registerTool.bind(server) as (
     name: string,
@@ -131,8 +201,10 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
     const registered = register(name, config, handler as Handler);
     if (!listGuarded) {
       listGuarded = true;
-      if (options.filterToolsList !== false) filterToolsList(server, options.gate, descriptors);
-      refuseUnknownTools(server, options, descriptors);
+      if (options.filterToolsList !== false) {
+        filterToolsList(server, options.gate, descriptors, proofs);
+      }
+      refuseUnknownTools(server, options, descriptors, proofs);
     }
     return registered;
   };
@@ -140,12 +212,15 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
 
 /**
  * Wraps the server's `tools/call` handler so that a call naming no registered tool, which the SDK
- * would refuse on its own, is an audited denial through the gate first (SECURITY.md K85).
+ * would refuse on its own, is an audited denial through the gate first (SECURITY.md K85), and a
+ * call proof in `_meta` is checked over the raw arguments before the SDK parses them; a bad one
+ * is an audited denial too.
  */
 function refuseUnknownTools(
   server: McpServer,
   options: GuardMcpServerOptions,
   descriptors: ReadonlyMap<string, ToolDescriptor>,
+  proofs: CallProofSettings,
 ): void {
   const handlers = (
     server.server as unknown as {
@@ -161,7 +236,32 @@ function refuseUnknownTools(
   }
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const name = request.params.name;
-    if (descriptors.has(name)) return original(request, extra as Extra) as never;
+    const meta = request.params._meta as Record<string, unknown> | undefined;
+    const known = descriptors.get(name);
+    if (known !== undefined) {
+      let thumbprint: string | undefined;
+      try {
+        thumbprint = await checkCallProof(proofs, extra as Extra, meta, {
+          method: "tools/call",
+          tool: name,
+          arguments: request.params.arguments,
+        });
+      } catch (error) {
+        if (!isAgentGateError(error)) throw error;
+        const denial = await options.gate.refuse(
+          {
+            tool: known,
+            arguments: request.params.arguments ?? {},
+            credential: credentialOf(extra as Extra, meta),
+            metadata: { framework: "mcp" },
+          },
+          error,
+        );
+        return denialResult(denial) as never;
+      }
+      const proven = thumbprint === undefined ? extra : { ...extra, [CALL_PROOF]: thumbprint };
+      return original(request, proven as Extra) as never;
+    }
     const denial = await options.gate.refuse(
       {
         tool: { name: String(name).slice(0, 256), server: options.serverId, action: "execute" },
@@ -176,16 +276,20 @@ function refuseUnknownTools(
         safeMessage: "No such tool.",
       }),
     );
-    return {
-      isError: true,
-      content: [
-        {
-          type: "text" as const,
-          text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
-        },
-      ],
-    };
+    return denialResult(denial);
   });
+}
+
+function denialResult(denial: AgentGateError) {
+  return {
+    isError: true,
+    content: [
+      {
+        type: "text" as const,
+        text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
+      },
+    ],
+  };
 }
 
 /** The gate's view of an MCP tool. */
@@ -221,6 +325,7 @@ function filterToolsList(
   server: McpServer,
   gate: Gate,
   descriptors: ReadonlyMap<string, ToolDescriptor>,
+  proofs: CallProofSettings,
 ): void {
   const handlers = (
     server.server as unknown as {
@@ -236,16 +341,23 @@ function filterToolsList(
   }
   server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     const listed = await original(request, extra as Extra);
-    const credential = credentialOf(
-      extra as Extra,
-      request.params?._meta as Record<string, unknown> | undefined,
-    );
+    const meta = request.params?._meta as Record<string, unknown> | undefined;
+    const credential = credentialOf(extra as Extra, meta);
     if (credential === undefined) return { ...listed, tools: [] };
+    let thumbprint: string | undefined;
+    try {
+      thumbprint = await checkCallProof(proofs, extra as Extra, meta, { method: "tools/list" });
+    } catch (error) {
+      if (isAgentGateError(error)) return { ...listed, tools: [] };
+      throw error;
+    }
+    const metadata = metadataOf(extra as Extra, thumbprint);
     const checks = await Promise.all(
       listed.tools.map(async (tool) => {
         const descriptor = descriptors.get(tool.name);
         return (
-          descriptor !== undefined && (await gate.check({ tool: descriptor, credential })).allowed
+          descriptor !== undefined &&
+          (await gate.check({ tool: descriptor, credential, metadata })).allowed
         );
       }),
     );
