@@ -81,6 +81,9 @@ describe("call proofs (stdio and in-memory MCP)", () => {
     );
     expect(await argumentsHash({ a: 1 })).not.toBe(await argumentsHash({ a: "1" }));
     expect(await argumentsHash(undefined)).toBe(await argumentsHash({}));
+    // What the sender hashes is what the receiver parses from the JSON it was sent.
+    const sent = { at: new Date("2026-01-05T10:00:00Z"), n: Number.NaN, list: [undefined, 1] };
+    expect(await argumentsHash(sent)).toBe(await argumentsHash(JSON.parse(JSON.stringify(sent))));
     let deep: unknown = 1;
     for (let i = 0; i < 100; i += 1) deep = [deep];
     await expect(argumentsHash(deep)).rejects.toThrow(/deeply/);

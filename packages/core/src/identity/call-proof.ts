@@ -46,8 +46,9 @@ const MAX_DEPTH = 64;
 
 /**
  * base64url(SHA-256(canonical JSON of `value`)): object keys sorted, no whitespace, `undefined`
- * members left out, as `JSON.stringify` writes everything else (RFC 8785's form for the values
- * MCP arguments hold). The `args` of a call proof. Deeper than 64 levels is refused.
+ * members left out, `toJSON` applied, as `JSON.stringify` writes everything else (RFC 8785's
+ * form for the values MCP arguments hold): what the sender hashes is what the receiver parses.
+ * The `args` of a call proof. Deeper than 64 levels is refused.
  */
 export async function argumentsHash(value: unknown): Promise<string> {
   const text = canonicalJson(value ?? {}, 0);
@@ -140,8 +141,13 @@ export async function verifyCallProof(
   return calculateJwkThumbprint(jwk);
 }
 
-function canonicalJson(value: unknown, depth: number): string {
+function canonicalJson(input: unknown, depth: number): string {
   if (depth > MAX_DEPTH) throw new RangeError("arguments nested too deeply");
+  // As JSON.stringify does, and so as the receiving side sees it: a Date becomes its string.
+  const value =
+    typeof (input as { toJSON?: unknown } | null)?.toJSON === "function"
+      ? (input as { toJSON: () => unknown }).toJSON()
+      : input;
   if (value === null || typeof value !== "object") {
     const text = JSON.stringify(value);
     // undefined, functions and symbols have no JSON form; as array members JSON writes null.
