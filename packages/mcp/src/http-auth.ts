@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type CertificateAuthenticator,
-  certificateThumbprint,
   isAgentGateError,
   type ReplayCache,
   type TokenVerifier,
@@ -9,7 +8,7 @@ import {
 } from "@agentgate/core";
 import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { CERTIFICATE_CHAIN_KEY, peerCertificateChain } from "./mtls.js";
+import { CERTIFICATE_CHAIN_KEY, peerCertificateChain, peerCertificateThumbprint } from "./mtls.js";
 
 /** Options of {@link mcpTokenVerifier} and {@link authenticateRequest}. */
 export interface McpAuthOptions {
@@ -47,13 +46,14 @@ export const PROOF_THUMBPRINT_KEY = "dev.agentgate/proofThumbprint";
 
 /**
  * What a request says about itself, for proof of possession: method, the URL the client used,
- * the DPoP proof, and the client certificate the TLS stack verified (leaf, DER), if any.
+ * the DPoP proof, and the RFC 8705 thumbprint (base64url SHA-256 of the DER) of the client
+ * certificate the TLS stack verified, if any (`peerCertificateThumbprint`).
  */
 export interface RequestFacts {
   readonly method: string;
   readonly url: string;
   readonly proof: string | undefined;
-  readonly certificate?: Uint8Array;
+  readonly certificateThumbprint?: string;
 }
 
 /**
@@ -88,10 +88,7 @@ export function mcpTokenVerifier(options: McpAuthOptions): {
           possession = { [PROOF_OF_POSSESSION_KEY]: "dpop", [PROOF_THUMBPRINT_KEY]: cnf.jkt };
         } else if (cnf?.["x5t#S256"] !== undefined) {
           // RFC 8705 §3: usable only over mTLS with the very certificate it names (M108).
-          const presented =
-            request?.certificate === undefined
-              ? undefined
-              : await certificateThumbprint(request.certificate);
+          const presented = request?.certificateThumbprint;
           if (presented !== cnf["x5t#S256"]) {
             throw new InvalidTokenError(
               presented === undefined
@@ -170,12 +167,12 @@ export async function authenticateRequest(
       // A DPoP-scheme token must come with its proof; a Bearer one is checked as one.
       // Over mTLS without a certificate authenticator, the verified client certificate is what
       // a certificate-bound token is checked against.
-      const leaf = peerCertificateChain(request)?.certificateChain[0];
+      const thumbprint = peerCertificateThumbprint(request);
       return await mcpTokenVerifier(options).verifyAccessToken(match[2] as string, {
         method: request.method ?? "GET",
         url: new URL(request.url ?? "/", options.audience).href,
         proof: typeof proof === "string" ? proof : undefined,
-        ...(leaf === undefined ? {} : { certificate: leaf }),
+        ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }),
       });
     } catch (error) {
       description = error instanceof Error ? error.message : "invalid token";

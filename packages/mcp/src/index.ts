@@ -16,6 +16,7 @@ export {
   certificateFromAuthInfo,
   mtlsServerOptions,
   peerCertificateChain,
+  peerCertificateThumbprint,
 } from "./mtls.js";
 export { type MtlsFetchOptions, mtlsFetch } from "./mtls-fetch.js";
 export { createMcpProxy, type McpProxyOptions, type McpUpstream } from "./proxy.js";
