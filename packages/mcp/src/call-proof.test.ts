@@ -6,11 +6,14 @@ import {
   generateDpopKey,
 } from "@agentgate/core";
 import { createTestGate, TestClock } from "@agentgate/core/testing";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { connect, SUPPORT } from "../test/setup.js";
 import { withAgentToken } from "./client.js";
+import { createMcpProxy } from "./proxy.js";
 import { guardMcpServer } from "./server-guard.js";
 import { PROOF_META_KEY, TOKEN_META_KEY } from "./token-meta.js";
 
@@ -163,5 +166,66 @@ describe("call proofs over in-memory MCP (stdio's shape)", () => {
     });
     expect(proven.isError).not.toBe(true);
     expect(calls).toEqual(["lookup:acme"]);
+  });
+
+  it("M109/M110: the MCP proxy checks call proofs as guardMcpServer does: the key's call passes, the stolen token and the replay are refused", async () => {
+    const context = await createTestGate({
+      audience: AUDIENCE,
+      policy: new FunctionPolicyClient(() => allow("all")),
+      agents: [{ id: SUPPORT, owner: "alice@acme.example" }],
+      requireProofOfPossession: true,
+    });
+    const calls: string[] = [];
+    const upstreamServer = new McpServer({ name: "crm", version: "1.0.0" });
+    upstreamServer.registerTool(
+      "lookup",
+      { inputSchema: { customerId: z.string() } },
+      async ({ customerId }) => {
+        calls.push(`lookup:${customerId}`);
+        return { content: [{ type: "text", text: `customer ${customerId}` }] };
+      },
+    );
+    const [upClient, upServer] = InMemoryTransport.createLinkedPair();
+    await upstreamServer.connect(upServer);
+    const upstream = new Client({ name: "proxy", version: "1.0.0" });
+    await upstream.connect(upClient);
+    const proxy = createMcpProxy({
+      gate: context.gate,
+      serverId: "crm",
+      upstream,
+      tools: { lookup: { action: "read" } },
+    });
+    const [downClient, downServer] = InMemoryTransport.createLinkedPair();
+    await proxy.connect(downServer);
+    const client = new Client({ name: "agent", version: "1.0.0" });
+    await client.connect(downClient);
+    const key = await generateDpopKey();
+    const credential = CredentialProvider.forAgent(context.authority, SUPPORT, {
+      audience: AUDIENCE,
+      confirmation: { jkt: key.jkt },
+    });
+    const sent: Array<Record<string, unknown>> = [];
+    const recorder = {
+      callTool: async (params: Record<string, unknown>) => {
+        sent.push(params);
+        return client.callTool(params as never);
+      },
+      listTools: client.listTools.bind(client),
+    };
+    const agent = withAgentToken(recorder as never as typeof client, credential, { key });
+    expect((await agent.listTools()).tools.map((tool) => tool.name)).toEqual(["lookup"]);
+    const ok = await agent.callTool({ name: "lookup", arguments: { customerId: "acme" } });
+    expect(ok.isError).not.toBe(true);
+    const stolen = await withAgentToken(client, await credential.token()).callTool({
+      name: "lookup",
+      arguments: { customerId: "acme" },
+    });
+    expect(stolen.isError).toBe(true);
+    const replayed = await client.callTool(sent[0] as never);
+    expect(replayed.isError).toBe(true);
+    expect(deniedText(replayed)).toMatch(/token_invalid/);
+    expect(calls).toEqual(["lookup:acme"]);
+    await client.close();
+    await upstream.close();
   });
 });

@@ -4,6 +4,7 @@
  * through the gate (`guardMcpServer`), authenticate HTTP bearers (`mcpTokenVerifier`,
  * `authenticateRequest`), publish RFC 9728 metadata, and clients pin tools against rug pulls.
  */
+export type { CallProofOptions } from "./call-proof-check.js";
 export { agentGateFetch, withAgentToken } from "./client.js";
 export {
   authenticateRequest,

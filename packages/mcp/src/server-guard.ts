@@ -1,16 +1,12 @@
 import {
   type ActionKind,
   AgentGateError,
-  type Clock,
   type Gate,
   type InvocationMetadata,
   isAgentGateError,
-  MemoryReplayCache,
   parseServerId,
   parseToolName,
-  type ReplayCache,
   type ToolDescriptor,
-  verifyCallProof,
 } from "@agentgate/core";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import {
@@ -20,9 +16,15 @@ import {
   type ListToolsResult,
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallProofOptions,
+  type CallProofSettings,
+  callProofSettings,
+  checkCallProof,
+} from "./call-proof-check.js";
 import { PROOF_OF_POSSESSION_KEY, PROOF_THUMBPRINT_KEY } from "./http-auth.js";
 import { certificateFromAuthInfo } from "./mtls.js";
-import { proofFromMeta, tokenFromMeta } from "./token-meta.js";
+import { tokenFromMeta } from "./token-meta.js";
 import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 
 /** How a tool maps to policy (else from its annotations). */
@@ -50,18 +52,7 @@ export interface GuardMcpServerOptions {
    * allowed `iat` distance in seconds (default 60). A proof present is always checked; a
    * key-bound token without one is refused by the gate.
    */
-  readonly callProofs?: {
-    readonly replay?: ReplayCache;
-    readonly windowSeconds?: number;
-    /** The time `iat` is compared with. Default: the system clock. */
-    readonly clock?: Clock;
-  };
-}
-
-interface CallProofSettings {
-  readonly replay: ReplayCache;
-  readonly windowSeconds?: number;
-  readonly clock?: Clock;
+  readonly callProofs?: CallProofOptions;
 }
 
 /** Set on `extra` by the `tools/call` wrapper: the key thumbprint a valid call proof named. */
@@ -86,34 +77,6 @@ function metadataOf(extra: Extra, callProof = extra[CALL_PROOF]): InvocationMeta
     proofOfPossession: proof,
     ...(typeof thumbprint === "string" ? { proofThumbprint: thumbprint } : {}),
   };
-}
-
-/**
- * Checks the call proof in `meta`, when there is one, for this request and the token beside it
- * (SECURITY.md M109–M111): resolves with the proof key's thumbprint, `undefined` without a
- * proof; rejects with `token_invalid` for a bad one.
- */
-async function checkCallProof(
-  proofs: CallProofSettings,
-  extra: Extra,
-  meta: Record<string, unknown> | undefined,
-  request: { method: string; tool?: string; arguments?: unknown },
-): Promise<string | undefined> {
-  const proof = proofFromMeta(meta);
-  if (proof === undefined) return undefined;
-  const token = extra.authInfo?.token ?? tokenFromMeta(meta);
-  if (token === undefined) {
-    throw new AgentGateError("token_invalid", "A call proof came without a token.", {
-      details: { check: "ath" },
-    });
-  }
-  return verifyCallProof(proof, {
-    ...request,
-    accessToken: token,
-    replay: proofs.replay,
-    ...(proofs.windowSeconds === undefined ? {} : { windowSeconds: proofs.windowSeconds }),
-    ...(proofs.clock === undefined ? {} : { clock: proofs.clock }),
-  });
 }
 
 /** The caller's credential: a verified mTLS chain, else the HTTP bearer, else `_meta`'s token. */
@@ -144,13 +107,7 @@ type ToolConfig = { annotations?: ToolAnnotations; description?: string; inputSc
  */
 export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions): void {
   parseServerId(options.serverId, "declared");
-  const proofs = {
-    replay: options.callProofs?.replay ?? new MemoryReplayCache(),
-    ...(options.callProofs?.windowSeconds === undefined
-      ? {}
-      : { windowSeconds: options.callProofs.windowSeconds }),
-    ...(options.callProofs?.clock === undefined ? {} : { clock: options.callProofs.clock }),
-  };
+  const proofs = callProofSettings(options.callProofs);
   const descriptors = new Map<string, ToolDescriptor>();
   const register = server.registerTool.bind(server) as (
     name: string,
@@ -241,11 +198,16 @@ function refuseUnknownTools(
     if (known !== undefined) {
       let thumbprint: string | undefined;
       try {
-        thumbprint = await checkCallProof(proofs, extra as Extra, meta, {
-          method: "tools/call",
-          tool: name,
-          arguments: request.params.arguments,
-        });
+        thumbprint = await checkCallProof(
+          proofs,
+          (extra as Extra).authInfo?.token ?? tokenFromMeta(meta),
+          meta,
+          {
+            method: "tools/call",
+            tool: name,
+            arguments: request.params.arguments,
+          },
+        );
       } catch (error) {
         if (!isAgentGateError(error)) throw error;
         const denial = await options.gate.refuse(
@@ -346,7 +308,12 @@ function filterToolsList(
     if (credential === undefined) return { ...listed, tools: [] };
     let thumbprint: string | undefined;
     try {
-      thumbprint = await checkCallProof(proofs, extra as Extra, meta, { method: "tools/list" });
+      thumbprint = await checkCallProof(
+        proofs,
+        (extra as Extra).authInfo?.token ?? tokenFromMeta(meta),
+        meta,
+        { method: "tools/list" },
+      );
     } catch (error) {
       if (isAgentGateError(error)) return { ...listed, tools: [] };
       throw error;
