@@ -1,5 +1,6 @@
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { certificateThumbprint } from "@agentgate/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { cli, initialised, OPS, SUPPORT } from "../test/workspace.js";
 
@@ -83,5 +84,24 @@ describe("agentgate cert", () => {
       join(dirname(dir), "x"),
     );
     expect(result.code).toBe(2);
+  });
+
+  it("M108: token issue --bind-cert binds the token to that SVID (cnf.x5t#S256) and refuses another agent's certificate", async () => {
+    const dir = await initialised();
+    folders.push(dirname(dir));
+    const out = join(dirname(dir), "svid");
+    expect((await cli(dir, "cert", "issue", SUPPORT, "--out", out)).code).toBe(0);
+    const cert = join(out, "cert.pem");
+    const issued = await cli(dir, "token", "issue", SUPPORT, "--bind-cert", cert);
+    expect(issued.code).toBe(0);
+    const payload = JSON.parse(
+      Buffer.from(issued.out.trim().split(".")[1] ?? "", "base64url").toString("utf8"),
+    ) as { cnf?: Record<string, string> };
+    expect(payload.cnf).toEqual({
+      "x5t#S256": await certificateThumbprint(readFileSync(cert, "utf8")),
+    });
+    const other = await cli(dir, "token", "issue", OPS, "--bind-cert", cert);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/not a certificate of/);
   });
 });

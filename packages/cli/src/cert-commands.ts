@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AgentGateError, isAgentGateError } from "@agentgate/core";
+import { AgentGateError, AgentId, certificateThumbprint, isAgentGateError } from "@agentgate/core";
 import {
   CertificateAuthority,
   describeCertificate,
@@ -12,6 +12,7 @@ import {
 import type { Command } from "commander";
 import { positiveInteger } from "./input.js";
 import { type CommandContext, EXIT } from "./program.js";
+import { CliUsageError } from "./usage-error.js";
 import type { Workspace } from "./workspace.js";
 import { changeWorkspace } from "./workspace-change.js";
 
@@ -168,4 +169,23 @@ export function registerCertCommands(program: Command, context: CommandContext):
         options.jwks === true ? JSON.stringify(await bundle.toJwks(), null, 2) : bundle.toPem(),
       );
     });
+}
+
+/**
+ * `token issue --bind-cert FILE`: the RFC 8705 thumbprint (`cnf.x5t#S256`) of the leaf in a PEM
+ * file, once its one URI SAN is `agent`: a token is never bound to another agent's certificate.
+ */
+export async function certificateBinding(file: string, agent: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = readFileSync(file, "utf8");
+  } catch {
+    throw new CliUsageError(`--bind-cert: cannot read ${file}.`);
+  }
+  const [leaf] = await describeCertificate(pem).catch(() => [] as const);
+  if (leaf === undefined) throw new CliUsageError(`--bind-cert: ${file} holds no certificate.`);
+  if (leaf.uris.length !== 1 || leaf.uris[0] !== AgentId.parse(agent).toString()) {
+    throw new CliUsageError(`--bind-cert: ${file} is not a certificate of ${agent}.`);
+  }
+  return certificateThumbprint(pem);
 }

@@ -47,7 +47,7 @@ describe("agentgate audit findings", () => {
     expect(text.out).toContain("It needed none of its scopes: remove them");
   });
 
-  it("W6: refuses a log that does not verify (exit 1), unless --allow-broken", async () => {
+  it("O121: refuses a log that does not verify (exit 1), unless --allow-broken", async () => {
     const { cpSync } = await import("node:fs");
     const copy = join(dirname(dir), "tampered", ".agentgate");
     cpSync(dir, copy, { recursive: true });
@@ -63,7 +63,7 @@ describe("agentgate audit findings", () => {
 });
 
 describe("agentgate dashboard", () => {
-  it("W5: listens on a loopback address only", async () => {
+  it("O120: listens on a loopback address only", async () => {
     const workspace = await openWorkspace(dir);
     await expect(startDashboard({ workspace, host: "0.0.0.0", port: 0 })).rejects.toMatchObject({
       code: "invalid_configuration",

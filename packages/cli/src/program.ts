@@ -19,7 +19,7 @@ import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { registerAuditCommands } from "./audit-commands.js";
 import { registerWitnessCommand } from "./audit-evidence-commands.js";
-import { registerCertCommands } from "./cert-commands.js";
+import { certificateBinding, registerCertCommands } from "./cert-commands.js";
 import { checkCloudIssue, cloudProfile } from "./cloud-profiles.js";
 import { registerDashboardCommands } from "./dashboard-commands.js";
 import {
@@ -489,6 +489,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       "--gcp-provider <name>",
       "with --for gcp: projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>",
     )
+    .option(
+      "--bind-cert <file>",
+      "bind the token to the agent's X.509-SVID (PEM): usable only over mTLS with it (RFC 8705 cnf.x5t#S256)",
+    )
     .action(
       async (
         id: string,
@@ -500,6 +504,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           for?: string;
           gcpProvider?: string;
           mayAct?: string[];
+          bindCert?: string;
         },
       ) => {
         const { authority, config } = await workspace();
@@ -524,6 +529,11 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
           ...(ttl ? { ttlSeconds: ttl } : {}),
           ...(options.principal ? { principal: options.principal } : {}),
           ...(options.mayAct ? { mayAct: options.mayAct } : {}),
+          ...(options.bindCert === undefined
+            ? {}
+            : {
+                confirmation: { "x5t#S256": await certificateBinding(options.bindCert, id) },
+              }),
         });
         output.out(issued.token);
       },

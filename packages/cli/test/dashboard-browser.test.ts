@@ -146,7 +146,7 @@ describe.skipIf(missing !== undefined)("agentgate dashboard in a real browser", 
     await shot("event");
   });
 
-  it("W2: a <script> in a tool argument is shown as text and never runs", async () => {
+  it("O117: a <script> in a tool argument is shown as text and never runs", async () => {
     await page.goto(`${base}/#/activity?agent=${encodeURIComponent(SUPPORT)}&outcome=denied`);
     await page.waitForSelector("[data-testid=timeline] tbody tr", WAIT);
     const links = await page
@@ -201,7 +201,7 @@ describe.skipIf(missing !== undefined)("agentgate dashboard in a real browser", 
     await shot("integrity");
   });
 
-  it("W6: a tampered log raises the integrity alarm on every page", async () => {
+  it("O121: a tampered log raises the integrity alarm on every page", async () => {
     tamper(dir);
     await page.goto(`${base}/#/inventory`);
     await page.reload();

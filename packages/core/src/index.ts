@@ -68,6 +68,7 @@ export {
   hasScope,
   IssuedToken,
   type Principal,
+  type TokenConfirmation,
   type VerifiedAgent,
 } from "./identity/agent-token.js";
 export {
@@ -81,6 +82,15 @@ export {
   type MayActRequest,
   type RotateKeyOptions,
 } from "./identity/authority.js";
+export {
+  argumentsHash,
+  CALL_PROOF_TYPE,
+  type CallProofRequest,
+  createCallProof,
+  type VerifyCallProofOptions,
+  verifyCallProof,
+} from "./identity/call-proof.js";
+export { certificateThumbprint } from "./identity/certificate-thumbprint.js";
 export {
   accessTokenHash,
   createDpopProof,

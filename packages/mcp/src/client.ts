@@ -1,11 +1,12 @@
 import {
   AgentGateError,
   type CredentialSource,
+  createCallProof,
   createDpopProof,
   type DpopKey,
 } from "@agentgate/core";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { TOKEN_META_KEY } from "./token-meta.js";
+import { PROOF_META_KEY, TOKEN_META_KEY } from "./token-meta.js";
 
 type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -70,21 +71,61 @@ export function agentGateFetch(options: {
  * Returns the client with every `callTool` and `listTools` carrying the agent's token in
  * `params._meta["dev.agentgate/token"]`, for transports without HTTP headers (stdio,
  * in-memory). Bind one credential per server: its audience is that server.
+ *
+ * With `key` (the agent's proof key, for tokens issued with `confirmation: { jkt: key.jkt }`),
+ * each request also carries a fresh call proof in `params._meta["dev.agentgate/proof"]`
+ * (`createCallProof`): the tool name, the arguments' hash, the token's hash, a time and a nonce,
+ * signed by the key. A thief with the token alone cannot call (SECURITY.md M109).
+ *
+ * @example
+ * ```ts
+ * const key = await generateDpopKey();
+ * const credential = CredentialProvider.forAgent(authority, agentId, { audience: "mcp://crm", confirmation: { jkt: key.jkt } });
+ * const tools = withAgentToken(client, credential, { key });
+ * ```
  */
 export function withAgentToken<C extends Pick<Client, "callTool" | "listTools">>(
   client: C,
   credential: CredentialSource,
+  options: { readonly key?: DpopKey } = {},
 ): C {
+  const key = options.key;
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === "callTool" || property === "listTools") {
         return async (
-          params: { _meta?: Record<string, unknown> } | undefined,
+          params:
+            | { _meta?: Record<string, unknown>; name?: string; arguments?: unknown }
+            | undefined,
           ...rest: unknown[]
         ) => {
           const token = await tokenOf(credential);
+          const proof =
+            key === undefined
+              ? undefined
+              : await createCallProof(
+                  key,
+                  property === "callTool"
+                    ? {
+                        method: "tools/call",
+                        ...(params?.name === undefined ? {} : { tool: params.name }),
+                        arguments: params?.arguments,
+                        accessToken: token,
+                      }
+                    : { method: "tools/list", accessToken: token },
+                );
           const call = (target[property] as (...args: unknown[]) => Promise<unknown>).bind(target);
-          return call({ ...params, _meta: { ...params?._meta, [TOKEN_META_KEY]: token } }, ...rest);
+          return call(
+            {
+              ...params,
+              _meta: {
+                ...params?._meta,
+                [TOKEN_META_KEY]: token,
+                ...(proof === undefined ? {} : { [PROOF_META_KEY]: proof }),
+              },
+            },
+            ...rest,
+          );
         };
       }
       const value: unknown = Reflect.get(target, property, receiver);

@@ -8,7 +8,7 @@ import {
 } from "@agentgate/core";
 import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { CERTIFICATE_CHAIN_KEY, peerCertificateChain } from "./mtls.js";
+import { CERTIFICATE_CHAIN_KEY, peerCertificateChain, peerCertificateThumbprint } from "./mtls.js";
 
 /** Options of {@link mcpTokenVerifier} and {@link authenticateRequest}. */
 export interface McpAuthOptions {
@@ -35,14 +35,25 @@ export interface McpAuthOptions {
   };
 }
 
-/** Marks, on `AuthInfo.extra`, a request whose DPoP proof `authenticateRequest` checked. */
+/**
+ * Marks, on `AuthInfo.extra`, a request whose proof of possession `authenticateRequest` checked:
+ * `"dpop"` (a DPoP proof) or `"mtls"` (the client certificate of a certificate-bound token).
+ */
 export const PROOF_OF_POSSESSION_KEY = "dev.agentgate/proofOfPossession";
 
-/** What a request says about itself, for DPoP: method, the URL the client used, the proof. */
+/** Beside {@link PROOF_OF_POSSESSION_KEY}: the thumbprint the proof was checked against. */
+export const PROOF_THUMBPRINT_KEY = "dev.agentgate/proofThumbprint";
+
+/**
+ * What a request says about itself, for proof of possession: method, the URL the client used,
+ * the DPoP proof, and the RFC 8705 thumbprint (base64url SHA-256 of the DER) of the client
+ * certificate the TLS stack verified, if any (`peerCertificateThumbprint`).
+ */
 export interface RequestFacts {
   readonly method: string;
   readonly url: string;
   readonly proof: string | undefined;
+  readonly certificateThumbprint?: string;
 }
 
 /**
@@ -58,7 +69,9 @@ export function mcpTokenVerifier(options: McpAuthOptions): {
       try {
         const agent = await options.verifier.verify(token, { audience: options.audience });
         const dpop = options.dpop;
-        if (agent.confirmation !== undefined) {
+        const cnf = agent.confirmation;
+        let possession: Record<string, string> = {};
+        if (cnf?.jkt !== undefined) {
           // A bound token replayed as a bearer, or to a server that cannot check proofs, is
           // refused: possession of the key is the point (RFC 9449 §7.1).
           if (dpop === undefined || request === undefined) {
@@ -68,10 +81,22 @@ export function mcpTokenVerifier(options: McpAuthOptions): {
             method: request.method,
             url: request.url,
             accessToken: token,
-            jkt: agent.confirmation.jkt,
+            jkt: cnf.jkt,
             replay: dpop.replay,
             ...(dpop.windowSeconds === undefined ? {} : { windowSeconds: dpop.windowSeconds }),
           });
+          possession = { [PROOF_OF_POSSESSION_KEY]: "dpop", [PROOF_THUMBPRINT_KEY]: cnf.jkt };
+        } else if (cnf?.["x5t#S256"] !== undefined) {
+          // RFC 8705 §3: usable only over mTLS with the very certificate it names (M108).
+          const presented = request?.certificateThumbprint;
+          if (presented !== cnf["x5t#S256"]) {
+            throw new InvalidTokenError(
+              presented === undefined
+                ? "The token is bound to a client certificate: call over mTLS with it."
+                : "The token is bound to another client certificate.",
+            );
+          }
+          possession = { [PROOF_OF_POSSESSION_KEY]: "mtls", [PROOF_THUMBPRINT_KEY]: presented };
         } else if (dpop?.required === true) {
           throw new InvalidTokenError("This server accepts only DPoP-bound tokens.");
         }
@@ -86,7 +111,7 @@ export function mcpTokenVerifier(options: McpAuthOptions): {
             principal: agent.principal.id,
             chain: [...agent.chain],
             // The proof of this request was checked: the gate may accept the bound token.
-            ...(agent.confirmation === undefined ? {} : { [PROOF_OF_POSSESSION_KEY]: "dpop" }),
+            ...possession,
           },
         };
       } catch (error) {
@@ -140,10 +165,14 @@ export async function authenticateRequest(
     try {
       const proof = request.headers.dpop;
       // A DPoP-scheme token must come with its proof; a Bearer one is checked as one.
+      // Over mTLS without a certificate authenticator, the verified client certificate is what
+      // a certificate-bound token is checked against.
+      const thumbprint = peerCertificateThumbprint(request);
       return await mcpTokenVerifier(options).verifyAccessToken(match[2] as string, {
         method: request.method ?? "GET",
         url: new URL(request.url ?? "/", options.audience).href,
         proof: typeof proof === "string" ? proof : undefined,
+        ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }),
       });
     } catch (error) {
       description = error instanceof Error ? error.message : "invalid token";

@@ -4,6 +4,7 @@
  * through the gate (`guardMcpServer`), authenticate HTTP bearers (`mcpTokenVerifier`,
  * `authenticateRequest`), publish RFC 9728 metadata, and clients pin tools against rug pulls.
  */
+export type { CallProofOptions } from "./call-proof-check.js";
 export { agentGateFetch, withAgentToken } from "./client.js";
 export {
   authenticateRequest,
@@ -16,6 +17,7 @@ export {
   certificateFromAuthInfo,
   mtlsServerOptions,
   peerCertificateChain,
+  peerCertificateThumbprint,
 } from "./mtls.js";
 export { type MtlsFetchOptions, mtlsFetch } from "./mtls-fetch.js";
 export { createMcpProxy, type McpProxyOptions, type McpUpstream } from "./proxy.js";
@@ -25,5 +27,5 @@ export {
   guardMcpServer,
   type McpToolPolicy,
 } from "./server-guard.js";
-export { TOKEN_META_KEY, tokenFromMeta } from "./token-meta.js";
+export { PROOF_META_KEY, proofFromMeta, TOKEN_META_KEY, tokenFromMeta } from "./token-meta.js";
 export { type PinToolsOptions, pinTools, ToolPins, toolFingerprint } from "./tool-pins.js";

@@ -65,6 +65,22 @@ export function peerCertificateChain(request: IncomingMessage): CertificateCrede
   return chain.length === 0 ? undefined : { certificateChain: chain };
 }
 
+/**
+ * The RFC 8705 §3.1 thumbprint (base64url SHA-256 of the DER, as `certificateThumbprint`) of the
+ * client certificate the TLS stack verified for this request's connection; `undefined` for plain
+ * HTTP or an unverified peer. What a certificate-bound token's `cnf.x5t#S256` must equal.
+ */
+export function peerCertificateThumbprint(request: IncomingMessage): string | undefined {
+  const socket = request.socket as Partial<TLSSocket>;
+  if (socket.authorized !== true || typeof socket.getPeerCertificate !== "function") {
+    return undefined;
+  }
+  // Node's fingerprint256 is the SHA-256 of the DER, colon-separated hex.
+  const hex = socket.getPeerCertificate(false)?.fingerprint256;
+  if (typeof hex !== "string" || !/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i.test(hex)) return undefined;
+  return Buffer.from(hex.replace(/:/g, ""), "hex").toString("base64url");
+}
+
 /** The certificate credential `authenticateRequest` put on `AuthInfo.extra`, if any. */
 export function certificateFromAuthInfo(
   authInfo: { extra?: Record<string, unknown> } | undefined,

@@ -2,6 +2,7 @@ import {
   AgentGateError,
   type CredentialSource,
   type Gate,
+  type InvocationMetadata,
   isAgentGateError,
   isToolName,
   parseServerId,
@@ -15,6 +16,7 @@ import {
   ListToolsRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import { type CallProofOptions, callProofSettings, checkCallProof } from "./call-proof-check.js";
 import { inputSchemaOf } from "./input-schema.js";
 import { describe, type McpToolPolicy } from "./server-guard.js";
 import { tokenFromMeta } from "./token-meta.js";
@@ -52,6 +54,11 @@ export interface McpProxyOptions {
   readonly pins?: Omit<PinToolsOptions, "serverId">;
   /** The name this proxy gives itself to its clients. Default `agentgate-proxy/<serverId>`. */
   readonly name?: string;
+  /**
+   * Call proofs beside `_meta` tokens (`withAgentToken(client, credential, { key })`), checked
+   * as `guardMcpServer` checks them (SECURITY.md M109–M111): replay cache, window, clock.
+   */
+  readonly callProofs?: CallProofOptions;
 }
 
 /**
@@ -148,15 +155,33 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   );
   const credentialOf = (meta: Record<string, unknown> | undefined) =>
     tokenFromMeta(meta) ?? options.credential;
+  const proofs = callProofSettings(options.callProofs);
+  /** The gate's metadata for a request whose call proof, if any, checked out. */
+  const metadataOf = async (
+    meta: Record<string, unknown> | undefined,
+    request: { method: string; tool?: string; arguments?: unknown },
+  ): Promise<InvocationMetadata> => {
+    const thumbprint = await checkCallProof(proofs, tokenFromMeta(meta), meta, request);
+    return thumbprint === undefined
+      ? { framework: "mcp-proxy" }
+      : { framework: "mcp-proxy", proofOfPossession: "call", proofThumbprint: thumbprint };
+  };
 
   server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     const credential = credentialOf(request.params?._meta);
     if (credential === undefined) return { tools: [] };
+    let metadata: InvocationMetadata;
+    try {
+      metadata = await metadataOf(request.params?._meta, { method: "tools/list" });
+    } catch (error) {
+      if (isAgentGateError(error)) return { tools: [] };
+      throw error;
+    }
     const entries = [...(await refresh()).values()];
     const allowed = await Promise.all(
       entries.map(
         async ({ descriptor }) =>
-          (await options.gate.check({ tool: descriptor, credential })).allowed,
+          (await options.gate.check({ tool: descriptor, credential, metadata })).allowed,
       ),
     );
     return { tools: entries.filter((_, index) => allowed[index]).map(({ tool }) => tool) };
@@ -193,12 +218,32 @@ export function createMcpProxy(options: McpProxyOptions): Server {
             : `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
         );
       }
+      let metadata: InvocationMetadata;
+      try {
+        metadata = await metadataOf(request.params._meta, {
+          method: "tools/call",
+          tool: name,
+          arguments: request.params.arguments,
+        });
+      } catch (error) {
+        if (!isAgentGateError(error)) throw error;
+        const denial = await options.gate.refuse(
+          {
+            tool: entry.descriptor,
+            arguments: request.params.arguments ?? {},
+            credential,
+            metadata: { framework: "mcp-proxy" },
+          },
+          error,
+        );
+        return errorResult(`AgentGate denied this call (${denial.code}): ${denial.safeMessage}`);
+      }
       return await options.gate.invoke(
         {
           tool: entry.descriptor,
           arguments: request.params.arguments ?? {},
           credential,
-          metadata: { framework: "mcp-proxy" },
+          metadata,
         },
         async (args) => {
           const result = (await upstream.callTool({

@@ -2,6 +2,7 @@ import {
   type ActionKind,
   AgentGateError,
   type Gate,
+  type InvocationMetadata,
   isAgentGateError,
   parseServerId,
   parseToolName,
@@ -15,7 +16,13 @@ import {
   type ListToolsResult,
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
-import { PROOF_OF_POSSESSION_KEY } from "./http-auth.js";
+import {
+  type CallProofOptions,
+  type CallProofSettings,
+  callProofSettings,
+  checkCallProof,
+} from "./call-proof-check.js";
+import { PROOF_OF_POSSESSION_KEY, PROOF_THUMBPRINT_KEY } from "./http-auth.js";
 import { certificateFromAuthInfo } from "./mtls.js";
 import { tokenFromMeta } from "./token-meta.js";
 import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
@@ -39,18 +46,37 @@ export interface GuardMcpServerOptions {
   readonly tools?: Readonly<Record<string, McpToolPolicy>>;
   /** Show each caller only the tools it could be permitted to call. Default `true`. */
   readonly filterToolsList?: boolean;
+  /**
+   * Call proofs (`_meta["dev.agentgate/proof"]`, `withAgentToken(client, credential, { key })`):
+   * where their `jti`s are remembered (default: a `MemoryReplayCache` of this server) and the
+   * allowed `iat` distance in seconds (default 60). A proof present is always checked; a
+   * key-bound token without one is refused by the gate.
+   */
+  readonly callProofs?: CallProofOptions;
 }
+
+/** Set on `extra` by the `tools/call` wrapper: the key thumbprint a valid call proof named. */
+const CALL_PROOF = Symbol("agentgate.callProof");
 
 interface Extra {
   _meta?: Record<string, unknown>;
   authInfo?: { token: string; extra?: Record<string, unknown> };
+  [CALL_PROOF]?: string;
 }
 
-/** The gate's metadata: MCP, and whether the HTTP layer checked a DPoP proof for this request. */
-function metadataOf(extra: Extra): { framework: string; proofOfPossession?: "dpop" } {
-  return extra.authInfo?.extra?.[PROOF_OF_POSSESSION_KEY] === "dpop"
-    ? { framework: "mcp", proofOfPossession: "dpop" }
-    : { framework: "mcp" };
+/** The gate's metadata: MCP, and which proof of possession was checked for this request. */
+function metadataOf(extra: Extra, callProof = extra[CALL_PROOF]): InvocationMetadata {
+  if (callProof !== undefined) {
+    return { framework: "mcp", proofOfPossession: "call", proofThumbprint: callProof };
+  }
+  const proof = extra.authInfo?.extra?.[PROOF_OF_POSSESSION_KEY];
+  const thumbprint = extra.authInfo?.extra?.[PROOF_THUMBPRINT_KEY];
+  if (proof !== "dpop" && proof !== "mtls") return { framework: "mcp" };
+  return {
+    framework: "mcp",
+    proofOfPossession: proof,
+    ...(typeof thumbprint === "string" ? { proofThumbprint: thumbprint } : {}),
+  };
 }
 
 /** The caller's credential: a verified mTLS chain, else the HTTP bearer, else `_meta`'s token. */
@@ -81,6 +107,7 @@ type ToolConfig = { annotations?: ToolAnnotations; description?: string; inputSc
  */
 export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions): void {
   parseServerId(options.serverId, "declared");
+  const proofs = callProofSettings(options.callProofs);
   const descriptors = new Map<string, ToolDescriptor>();
   const register = server.registerTool.bind(server) as (
     name: string,
@@ -131,8 +158,10 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
     const registered = register(name, config, handler as Handler);
     if (!listGuarded) {
       listGuarded = true;
-      if (options.filterToolsList !== false) filterToolsList(server, options.gate, descriptors);
-      refuseUnknownTools(server, options, descriptors);
+      if (options.filterToolsList !== false) {
+        filterToolsList(server, options.gate, descriptors, proofs);
+      }
+      refuseUnknownTools(server, options, descriptors, proofs);
     }
     return registered;
   };
@@ -140,12 +169,15 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
 
 /**
  * Wraps the server's `tools/call` handler so that a call naming no registered tool, which the SDK
- * would refuse on its own, is an audited denial through the gate first (SECURITY.md K85).
+ * would refuse on its own, is an audited denial through the gate first (SECURITY.md K85), and a
+ * call proof in `_meta` is checked over the raw arguments before the SDK parses them; a bad one
+ * is an audited denial too.
  */
 function refuseUnknownTools(
   server: McpServer,
   options: GuardMcpServerOptions,
   descriptors: ReadonlyMap<string, ToolDescriptor>,
+  proofs: CallProofSettings,
 ): void {
   const handlers = (
     server.server as unknown as {
@@ -161,7 +193,37 @@ function refuseUnknownTools(
   }
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const name = request.params.name;
-    if (descriptors.has(name)) return original(request, extra as Extra) as never;
+    const meta = request.params._meta as Record<string, unknown> | undefined;
+    const known = descriptors.get(name);
+    if (known !== undefined) {
+      let thumbprint: string | undefined;
+      try {
+        thumbprint = await checkCallProof(
+          proofs,
+          (extra as Extra).authInfo?.token ?? tokenFromMeta(meta),
+          meta,
+          {
+            method: "tools/call",
+            tool: name,
+            arguments: request.params.arguments,
+          },
+        );
+      } catch (error) {
+        if (!isAgentGateError(error)) throw error;
+        const denial = await options.gate.refuse(
+          {
+            tool: known,
+            arguments: request.params.arguments ?? {},
+            credential: credentialOf(extra as Extra, meta),
+            metadata: { framework: "mcp" },
+          },
+          error,
+        );
+        return denialResult(denial) as never;
+      }
+      const proven = thumbprint === undefined ? extra : { ...extra, [CALL_PROOF]: thumbprint };
+      return original(request, proven as Extra) as never;
+    }
     const denial = await options.gate.refuse(
       {
         tool: { name: String(name).slice(0, 256), server: options.serverId, action: "execute" },
@@ -176,16 +238,20 @@ function refuseUnknownTools(
         safeMessage: "No such tool.",
       }),
     );
-    return {
-      isError: true,
-      content: [
-        {
-          type: "text" as const,
-          text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
-        },
-      ],
-    };
+    return denialResult(denial);
   });
+}
+
+function denialResult(denial: AgentGateError) {
+  return {
+    isError: true,
+    content: [
+      {
+        type: "text" as const,
+        text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
+      },
+    ],
+  };
 }
 
 /** The gate's view of an MCP tool. */
@@ -221,6 +287,7 @@ function filterToolsList(
   server: McpServer,
   gate: Gate,
   descriptors: ReadonlyMap<string, ToolDescriptor>,
+  proofs: CallProofSettings,
 ): void {
   const handlers = (
     server.server as unknown as {
@@ -236,16 +303,28 @@ function filterToolsList(
   }
   server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     const listed = await original(request, extra as Extra);
-    const credential = credentialOf(
-      extra as Extra,
-      request.params?._meta as Record<string, unknown> | undefined,
-    );
+    const meta = request.params?._meta as Record<string, unknown> | undefined;
+    const credential = credentialOf(extra as Extra, meta);
     if (credential === undefined) return { ...listed, tools: [] };
+    let thumbprint: string | undefined;
+    try {
+      thumbprint = await checkCallProof(
+        proofs,
+        (extra as Extra).authInfo?.token ?? tokenFromMeta(meta),
+        meta,
+        { method: "tools/list" },
+      );
+    } catch (error) {
+      if (isAgentGateError(error)) return { ...listed, tools: [] };
+      throw error;
+    }
+    const metadata = metadataOf(extra as Extra, thumbprint);
     const checks = await Promise.all(
       listed.tools.map(async (tool) => {
         const descriptor = descriptors.get(tool.name);
         return (
-          descriptor !== undefined && (await gate.check({ tool: descriptor, credential })).allowed
+          descriptor !== undefined &&
+          (await gate.check({ tool: descriptor, credential, metadata })).allowed
         );
       }),
     );

@@ -147,7 +147,7 @@ describe("the dashboard's JSON API", () => {
     expect((await get(app, "/api/events/no-such-event", cookie)).status).toBe(404);
   });
 
-  it("W6: a tampered log reports the first bad record and shows nothing after it", async () => {
+  it("O121: a tampered log reports the first bad record and shows nothing after it", async () => {
     const { cpSync, mkdtempSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const copy = join(mkdtempSync(join(tmpdir(), "agentgate-dashboard-tampered-")), "audit");
@@ -174,8 +174,8 @@ describe("the dashboard's JSON API", () => {
   });
 });
 
-describe("the dashboard's defences (SECURITY.md W1–W5)", () => {
-  it("W1: without a session the page and every API answer are refused", async () => {
+describe("the dashboard's defences (SECURITY.md O116–O120)", () => {
+  it("O116: without a session the page and every API answer are refused", async () => {
     const { app } = dashboard({ adminToken: "s3cret-admin-token-0123456789" });
     for (const path of [
       "/api/summary",
@@ -191,7 +191,7 @@ describe("the dashboard's defences (SECURITY.md W1–W5)", () => {
     expect(await page.text()).toContain("Admin token");
   });
 
-  it("W1: a one-time code works once, expires, and the cookie is HttpOnly, SameSite=Strict and not the token", async () => {
+  it("O116: a one-time code works once, expires, and the cookie is HttpOnly, SameSite=Strict and not the token", async () => {
     let now = 1_000_000;
     const token = "s3cret-admin-token-0123456789";
     const { app, sessions } = dashboard({ adminToken: token, now: () => now });
@@ -214,7 +214,7 @@ describe("the dashboard's defences (SECURITY.md W1–W5)", () => {
     );
   });
 
-  it("W1: the admin token is accepted typed into the login form, never from the URL", async () => {
+  it("O116: the admin token is accepted typed into the login form, never from the URL", async () => {
     const token = "s3cret-admin-token-0123456789";
     const { app } = dashboard({ adminToken: token });
     expect((await app.request(`/login?code=${token}`, { headers: { host: HOST } })).status).toBe(
@@ -233,7 +233,7 @@ describe("the dashboard's defences (SECURITY.md W1–W5)", () => {
     expect((await get(app, "/api/summary", cookie)).status).toBe(200);
   });
 
-  it("W2: answers carry a CSP without inline scripts, and log content comes back as JSON data", async () => {
+  it("O117: answers carry a CSP without inline scripts, and log content comes back as JSON data", async () => {
     const { app, sessions } = dashboard();
     const cookie = await login(app, sessions.issueCode());
     const page = await get(app, "/", cookie);
@@ -255,7 +255,7 @@ describe("the dashboard's defences (SECURITY.md W1–W5)", () => {
     );
   });
 
-  it("W3: a Host other than the loopback address and port is refused (DNS rebinding)", async () => {
+  it("O118: a Host other than the loopback address and port is refused (DNS rebinding)", async () => {
     const { app, sessions } = dashboard();
     const cookie = await login(app, sessions.issueCode());
     for (const host of ["evil.example", "evil.example:8788", "127.0.0.1:9999", "127.0.0.1"]) {
@@ -271,7 +271,7 @@ describe("the dashboard's defences (SECURITY.md W1–W5)", () => {
     ).toBe(421);
   });
 
-  it("W4: nothing but GET is answered, and a cross-site login post is refused (CSRF)", async () => {
+  it("O119: nothing but GET is answered, and a cross-site login post is refused (CSRF)", async () => {
     const token = "s3cret-admin-token-0123456789";
     const { app, sessions } = dashboard({ adminToken: token });
     const cookie = await login(app, sessions.issueCode());

@@ -61,7 +61,7 @@ const SECTION_TITLES: Record<EvidenceSection, string> = {
  * The HTML evidence pack: one self-contained page (no script, no network: its Content Security
  * Policy allows inline styles only) with the inventory, access changes, denials, approvals,
  * revocations and the integrity attestation of a verified log, each section mapped to the
- * framework's controls. Every value from the log or the registry is escaped (SECURITY.md N107).
+ * framework's controls. Every value from the log or the registry is escaped (SECURITY.md N112).
  */
 export function evidencePackHtml(input: EvidencePackInput): string {
   const framework = FRAMEWORKS[input.framework];

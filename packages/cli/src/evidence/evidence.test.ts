@@ -70,7 +70,7 @@ describe("agentgate audit evidence", () => {
     await demo.close();
   });
 
-  it("N107: log content is escaped: a <script> in a tool argument is text, and the page runs no script and fetches nothing", async () => {
+  it("N112: log content is escaped: a <script> in a tool argument is text, and the page runs no script and fetches nothing", async () => {
     const demo = await demoLog();
     const out = join(tempDir("agentgate-evidence-"), "pack.html");
     expect(
@@ -85,7 +85,7 @@ describe("agentgate audit evidence", () => {
     );
   });
 
-  it("N108: refuses (audit_unverified, exit 1) to make a pack from a log that does not verify, and writes no file", async () => {
+  it("N113: refuses (audit_unverified, exit 1) to make a pack from a log that does not verify, and writes no file", async () => {
     const demo = await demoLog();
     tamper(demo.log);
     const folder = tempDir("agentgate-evidence-");

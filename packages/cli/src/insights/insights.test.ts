@@ -33,7 +33,7 @@ describe("readVerifiedLog", () => {
     expect(log.chains[0]?.checkpoint?.signedBy).toBe("writer");
   });
 
-  it("W6: cuts a tampered chain at its first bad record", async () => {
+  it("O121: cuts a tampered chain at its first bad record", async () => {
     const copy = join(tempDir("agentgate-insights-tampered-"), ".agentgate");
     cpSync(dir, copy, { recursive: true });
     tamper(copy);

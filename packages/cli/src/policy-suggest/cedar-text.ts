@@ -1,7 +1,7 @@
 /**
  * A Cedar string literal of `value`: quotes and backslashes escaped, and every character outside
  * printable ASCII written as `\u{…}`, so a value taken from the log can never end the literal,
- * start a new clause or hide in invisible characters (SECURITY.md N110).
+ * start a new clause or hide in invisible characters (SECURITY.md N115).
  */
 export function cedarString(value: string): string {
   let text = '"';

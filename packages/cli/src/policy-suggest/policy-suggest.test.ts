@@ -134,7 +134,7 @@ describe("agentgate policy suggest", () => {
     await demo.close();
   });
 
-  it("N108: refuses a log that does not verify (audit_unverified, exit 1) and writes nothing", async () => {
+  it("N113: refuses a log that does not verify (audit_unverified, exit 1) and writes nothing", async () => {
     const demo = await demoLog();
     tamper(demo.log);
     const out = join(tempDir("agentgate-suggest-"), "out");
@@ -169,7 +169,7 @@ describe("agentgate policy suggest", () => {
     await demo.close();
   });
 
-  it("N109: records newer than the last signed checkpoint are not used, even when their chain links", async () => {
+  it("N114: records newer than the last signed checkpoint are not used, even when their chain links", async () => {
     const demo = await demoLog();
     // Anyone who can write the directory can append records whose hashes and links check: only
     // the signed checkpoint tells them apart.
@@ -216,7 +216,7 @@ describe("agentgate policy suggest", () => {
     await demo.close();
   });
 
-  it("N110: values from the log cannot break out of a Cedar string or a comment", async () => {
+  it("N115: values from the log cannot break out of a Cedar string or a comment", async () => {
     const time = "2026-01-05T09:00:00.000Z";
     const hostile = 'acme" || true || "';
     const base = {

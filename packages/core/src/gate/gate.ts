@@ -47,6 +47,14 @@ export interface GateOptions {
   readonly verifier: TokenVerifier;
   /** Accepts mTLS client certificates as credentials (`x509CertificateAuthenticator`). */
   readonly certificates?: CertificateAuthenticator;
+  /**
+   * Refuse bearer-only tokens: every call must prove possession of a key (a DPoP-bound or
+   * call-proof-bound token, `cnf.jkt`), of a certificate (a certificate-bound token over mTLS,
+   * `cnf.x5t#S256`), or come over mTLS as a certificate credential. A plain bearer token is
+   * `token_invalid` with `details.check: "proof_of_possession"` (SECURITY.md M107), on every
+   * adapter path. Default `false`: bound tokens still need their proof, bearer tokens pass.
+   */
+  readonly requireProofOfPossession?: boolean;
   /** Authoritative agent records: supervision and expiry are checked on every call. */
   readonly registry: AgentRegistry;
   /** Decides each call; any failure denies. */
@@ -452,13 +460,7 @@ export class Gate {
             typeof token === "string" ? await tokenFingerprint(token) : undefined;
         throw error;
       }
-      // A token bound to a key is no bearer token: only a transport that checked its proof may
-      // bring it (RFC 9449; SECURITY.md M104).
-      if (agent.confirmation !== undefined && invocation.metadata?.proofOfPossession !== "dpop") {
-        throw new AgentGateError("token_invalid", "A key-bound token came without a DPoP proof.", {
-          details: { check: "dpop" },
-        });
-      }
+      checkPossession(agent, invocation, this.#options.requireProofOfPossession === true);
     }
     facts.owner = record.owner;
 
@@ -803,4 +805,48 @@ function toDenial(error: unknown): AgentGateError {
   return new AgentGateError("access_denied", "The call was denied after an internal error.", {
     cause: error,
   });
+}
+
+/**
+ * A bound token is no bearer token: only a transport that checked the matching proof may bring
+ * it (RFC 9449, RFC 8705; SECURITY.md M104, M108, M110). With `required`, a token bound to
+ * nothing is refused as well (M107).
+ */
+function checkPossession(agent: VerifiedAgent, invocation: ToolInvocation, required: boolean) {
+  const cnf = agent.confirmation;
+  const proof = invocation.metadata?.proofOfPossession;
+  const thumbprint = invocation.metadata?.proofThumbprint;
+  if (cnf === undefined) {
+    if (required) {
+      throw new AgentGateError(
+        "token_invalid",
+        "This gate requires proof of possession: a bearer token is refused.",
+        {
+          safeMessage: "This gate requires proof of possession; a bearer token is refused.",
+          details: { check: "proof_of_possession" },
+        },
+      );
+    }
+    return;
+  }
+  if (cnf.jkt !== undefined) {
+    const proven =
+      (proof === "dpop" && (thumbprint === undefined || thumbprint === cnf.jkt)) ||
+      (proof === "call" && thumbprint === cnf.jkt);
+    if (!proven) {
+      throw new AgentGateError(
+        "token_invalid",
+        "A key-bound token came without a proof from its key.",
+        { details: { check: proof === "call" ? "jkt" : "dpop" } },
+      );
+    }
+    return;
+  }
+  if (proof !== "mtls" || thumbprint !== cnf["x5t#S256"]) {
+    throw new AgentGateError(
+      "token_invalid",
+      "A certificate-bound token came without its certificate.",
+      { details: { check: "x5t#S256" } },
+    );
+  }
 }

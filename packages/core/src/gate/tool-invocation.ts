@@ -13,10 +13,18 @@ export interface InvocationMetadata {
   readonly traceId?: string;
   readonly spanId?: string;
   /**
-   * `"dpop"` when the transport checked a DPoP proof for this very request (the MCP HTTP
-   * helpers). A key-bound token (`cnf.jkt`) without it is refused: its holder proved nothing.
+   * The proof of possession the transport checked for this very request: `"dpop"` (a DPoP
+   * proof, the MCP HTTP helpers), `"mtls"` (the TLS client certificate, for a certificate-bound
+   * token) or `"call"` (an AgentGate call proof in MCP `_meta`, stdio and in-memory). A bound
+   * token (`cnf`) without the matching one is refused: its holder proved nothing.
    */
-  readonly proofOfPossession?: "dpop";
+  readonly proofOfPossession?: "dpop" | "mtls" | "call";
+  /**
+   * The thumbprint the proof was checked against: the proof key's RFC 7638 thumbprint (`dpop`,
+   * `call`) or the client certificate's `x5t#S256` (`mtls`). The gate requires it to equal the
+   * token's `cnf` (for `call` and `mtls` always, for `dpop` when given).
+   */
+  readonly proofThumbprint?: string;
 }
 
 /** One tool call, as an adapter hands it to {@link Gate.invoke}. */

@@ -85,11 +85,21 @@ export interface VerifiedAgent {
    */
   readonly certificate?: CertificateEvidence;
   /**
-   * The key the token is bound to (`cnf.jkt`, RFC 9449 §6): present, the token is usable only
-   * with a DPoP proof signed by that key, checked where the request arrives (`verifyDpopProof`).
+   * What the token is bound to (RFC 7800 `cnf`): a key (`jkt`, RFC 9449 §6), usable only with a
+   * proof signed by that key (`verifyDpopProof`, `verifyCallProof`), or a client certificate
+   * (`x5t#S256`, RFC 8705 §3), usable only over mTLS with that certificate.
    */
-  readonly confirmation?: { readonly jkt: string };
+  readonly confirmation?: TokenConfirmation;
 }
+
+/**
+ * A token's binding (RFC 7800 `cnf`), exactly one of: `jkt`, the RFC 7638 SHA-256 thumbprint of
+ * the agent's proof key (DPoP, RFC 9449 §6.1), or `x5t#S256`, the base64url SHA-256 of the
+ * agent's X.509-SVID in DER (RFC 8705 §3.1, `certificateThumbprint`).
+ */
+export type TokenConfirmation =
+  | { readonly jkt: string; readonly "x5t#S256"?: undefined }
+  | { readonly "x5t#S256": string; readonly jkt?: undefined };
 
 /** Which certificate proved an identity: what the audit log records of it. */
 export interface CertificateEvidence {

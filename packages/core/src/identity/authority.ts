@@ -12,6 +12,7 @@ import {
   type AgentAttributes,
   actClaimOf,
   IssuedToken,
+  type TokenConfirmation,
   type VerifiedAgent,
 } from "./agent-token.js";
 import type { ExternalIssuer, ExternalUser } from "./external-issuer.js";
@@ -96,8 +97,10 @@ export interface IssueTokenOptions {
   /**
    * Binds the token to a key the agent holds (RFC 9449 §6 `cnf.jkt`, the RFC 7638 thumbprint of
    * its DPoP key): whoever copies the token cannot use it without a proof signed by that key.
+   * Or to the agent's X.509-SVID (RFC 8705 §3 `cnf.x5t#S256`, `certificateThumbprint(cert)`):
+   * usable only over mTLS with that very certificate.
    */
-  readonly confirmation?: { readonly jkt: string };
+  readonly confirmation?: TokenConfirmation;
 }
 
 /** Options of {@link Authority.exchange}. */
@@ -557,12 +560,11 @@ export class Authority implements KeySet {
       notAfter: number | undefined;
       mayAct?: readonly string[];
       user?: { readonly groups: readonly string[]; readonly idp: string };
-      confirmation?: { readonly jkt: string };
+      confirmation?: TokenConfirmation;
     },
   ): Promise<IssuedToken> {
-    if (input.confirmation !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(input.confirmation.jkt)) {
-      throw config("confirmation.jkt must be a base64url SHA-256 JWK thumbprint");
-    }
+    const cnf =
+      input.confirmation === undefined ? undefined : confirmationClaim(input.confirmation);
     if (typeof input.audience !== "string" || !/^[\x21-\x7e]{1,512}$/.test(input.audience)) {
       throw config("audience must be 1-512 printable ASCII characters without spaces");
     }
@@ -588,7 +590,7 @@ export class Authority implements KeySet {
       ...(act === undefined ? {} : { act }),
       ...(input.mayAct === undefined ? {} : { may_act: mayActClaim(input.mayAct, this.issuer) }),
       ...(input.user === undefined ? {} : { groups: [...input.user.groups], idp: input.user.idp }),
-      ...(input.confirmation === undefined ? {} : { cnf: { jkt: input.confirmation.jkt } }),
+      ...(cnf === undefined ? {} : { cnf }),
     })
       .setProtectedHeader({ alg: key.alg, typ: AGENT_TOKEN_TYPE, kid: key.kid })
       .setIssuer(this.issuer)
@@ -722,4 +724,21 @@ function checkUserPrincipal(principal: string): void {
 
 function config(message: string): AgentGateError {
   return new AgentGateError("invalid_configuration", `${message}.`);
+}
+
+/** The `cnf` claim of a binding: exactly one SHA-256 thumbprint, base64url (43 characters). */
+function confirmationClaim(confirmation: TokenConfirmation): Record<string, string> {
+  const entries = Object.entries(confirmation).filter(([, value]) => value !== undefined);
+  const [name, value] = entries[0] ?? [];
+  if (
+    entries.length !== 1 ||
+    (name !== "jkt" && name !== "x5t#S256") ||
+    typeof value !== "string" ||
+    !/^[A-Za-z0-9_-]{43}$/.test(value)
+  ) {
+    throw config(
+      "confirmation must be one base64url SHA-256 thumbprint: jkt (a JWK) or x5t#S256 (a certificate)",
+    );
+  }
+  return { [name]: value };
 }

@@ -10,6 +10,7 @@ import {
   type AgentAttributes,
   actorsOf,
   type Principal,
+  type TokenConfirmation,
   type VerifiedAgent,
 } from "./agent-token.js";
 import type { KeySet } from "./key-set.js";
@@ -433,20 +434,26 @@ function attributesOf(value: unknown): AgentAttributes {
   });
 }
 
-/** `cnf` (RFC 7800) with exactly a `jkt` (RFC 9449 §6.1), or nothing; anything else is refused. */
-function confirmationOf(cnf: unknown): { confirmation?: { jkt: string } } {
+/**
+ * `cnf` (RFC 7800) with exactly a `jkt` (RFC 9449 §6.1) or exactly an `x5t#S256` (RFC 8705 §3.1),
+ * or nothing; anything else is refused.
+ */
+function confirmationOf(cnf: unknown): { confirmation?: TokenConfirmation } {
   if (cnf === undefined) return {};
-  const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
+  const keys = typeof cnf === "object" && cnf !== null ? Object.keys(cnf) : [];
+  const name = keys[0];
+  const value = name === undefined ? undefined : (cnf as Record<string, unknown>)[name];
   if (
-    typeof cnf !== "object" ||
-    cnf === null ||
-    Object.keys(cnf).length !== 1 ||
-    typeof jkt !== "string" ||
-    !/^[A-Za-z0-9_-]{43}$/.test(jkt)
+    keys.length !== 1 ||
+    (name !== "jkt" && name !== "x5t#S256") ||
+    typeof value !== "string" ||
+    !/^[A-Za-z0-9_-]{43}$/.test(value)
   ) {
-    throw invalid("cnf must hold a jkt thumbprint alone");
+    throw invalid("cnf must hold one thumbprint alone: jkt or x5t#S256");
   }
-  return { confirmation: Object.freeze({ jkt }) };
+  return {
+    confirmation: Object.freeze(name === "jkt" ? { jkt: value } : { "x5t#S256": value }),
+  };
 }
 
 function isNumericDate(value: unknown): value is number {
@@ -483,7 +490,8 @@ function fromJoseError(error: unknown): AgentGateError {
       details: { check: failure.check, jose: error.code },
     });
   }
-  // Non-JOSE errors (a TypeError from Web Crypto) deny too, never pass (M9).
+  // Non-JOSE errors (a TypeError from Web Crypto, as jose throws for a public CryptoKey given
+  // without `algorithms`) deny too, never pass.
   return new AgentGateError(code, "Invalid token: verification failed.", { cause: error });
 }
 

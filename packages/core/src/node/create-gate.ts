@@ -63,6 +63,12 @@ export interface GateConfig {
   readonly environment?: string;
   /** The audit log's anchoring (see {@link AuditConfig}). */
   readonly audit?: AuditConfig;
+  /**
+   * Refuse bearer-only tokens (`GateOptions.requireProofOfPossession`, SECURITY.md M107): every
+   * call must come with a DPoP or call proof, a certificate-bound token over mTLS, or a client
+   * certificate. Default `false`; the `createGate` option of the same name wins.
+   */
+  readonly requireProofOfPossession?: boolean;
 }
 
 /** `audit` in `config.json`: the witness that cosigns the log, and how often it is asked. */
@@ -129,6 +135,14 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       `No trust domain or audience: run \`agentgate init\` in ${directory}, or pass trustDomain and audience.`,
     );
   }
+  const requireProofOfPossession =
+    options.requireProofOfPossession ?? config?.requireProofOfPossession;
+  if (requireProofOfPossession !== undefined && typeof requireProofOfPossession !== "boolean") {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `${join(directory, "config.json")}: requireProofOfPossession must be true or false.`,
+    );
+  }
   const audit: AuditSink =
     options.audit ??
     (await FileAuditLog.open({
@@ -193,6 +207,7 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
     authority,
     ...(timeZone === undefined ? {} : { timeZone }),
     ...(environment === undefined ? {} : { environment }),
+    ...(requireProofOfPossession === undefined ? {} : { requireProofOfPossession }),
   });
 }
 

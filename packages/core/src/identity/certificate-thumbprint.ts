@@ -1,0 +1,26 @@
+import { base64url } from "jose";
+import { AgentGateError } from "../errors.js";
+
+/**
+ * The RFC 8705 §3.1 thumbprint of a certificate: base64url(SHA-256(DER)), the value of a
+ * certificate-bound token's `cnf["x5t#S256"]`. Takes the DER bytes or a PEM text (its first
+ * `CERTIFICATE` block, the leaf of a chain file); a text without one is `invalid_configuration`.
+ *
+ * @example
+ * ```ts
+ * const token = await authority.issueToken(agentId, { audience, confirmation: { "x5t#S256": await certificateThumbprint(certPem) } });
+ * ```
+ */
+export async function certificateThumbprint(certificate: Uint8Array | string): Promise<string> {
+  const der = typeof certificate === "string" ? pemToDer(certificate) : certificate;
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", new Uint8Array(der));
+  return base64url.encode(new Uint8Array(digest));
+}
+
+function pemToDer(pem: string): Uint8Array {
+  const match = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem);
+  if (match === null)
+    throw new AgentGateError("invalid_configuration", "No PEM CERTIFICATE block found.");
+  const binary = atob((match[1] as string).replace(/\s+/g, ""));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
