@@ -116,6 +116,7 @@ export {
   type VerificationKey,
 } from "./identity/signing-key.js";
 export {
+  type TokenCheck,
   TokenVerifier,
   type TokenVerifierOptions,
   type VerifyOptions,
