@@ -75,6 +75,7 @@ export {
   type AuthorityOptions,
   type DelegateOptions,
   type ExchangeOptions,
+  type IssueJwtSvidOptions,
   type IssueTokenOptions,
   type KeyInfo,
   MAX_TOKEN_TTL_SECONDS,
