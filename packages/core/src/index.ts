@@ -98,6 +98,11 @@ export {
   type ExternalIssuerOptions,
   type ExternalUser,
 } from "./identity/external-issuer.js";
+export {
+  JwtSvidBundle,
+  type VerifyJwtSvidOptions,
+  verifyJwtSvid,
+} from "./identity/jwt-svid.js";
 export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";
 export { type KeyStore, MemoryKeyStore } from "./identity/key-store.js";
 export { checkMetadataUrl, type MetadataUrlOptions } from "./identity/metadata-url.js";
