@@ -47,26 +47,22 @@ export class VerifiedTokenCache {
     entries.set(token, { verified, audience, deadline, used: false });
   }
 
-  /** The number of entries, dead ones not yet dropped included. */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   clear(): void {
     this.#entries.clear();
   }
 
   /**
    * CLOCK eviction: from the oldest end, an entry hit since it was last passed over loses its mark
-   * and moves to the young end; the first unmarked one goes. Each entry is passed over at most
-   * once per call, so this ends, and amortised over the hits that set the marks it is O(1).
+   * and moves to the young end; the first unmarked one goes. A Map's iterator also visits the
+   * entries moved during the walk, so when every entry is marked the walk comes round to the
+   * first one, now unmarked, and ends there: each entry is passed over at most twice, and
+   * amortised over the hits that set the marks this is O(1).
    */
   #evictOne(): void {
     const entries = this.#entries;
-    let budget = entries.size;
     for (const [token, entry] of entries) {
       entries.delete(token);
-      if (!entry.used || budget-- <= 0) return;
+      if (!entry.used) return;
       entry.used = false;
       entries.set(token, entry);
     }

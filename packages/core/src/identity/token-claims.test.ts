@@ -100,6 +100,7 @@ const REFUSED: readonly Refusal[] = [
     { sub: "user:a\u0001", act: { sub: SUPPORT } },
     "sub",
   ],
+  ["delegated sub a number", { sub: 7, act: { sub: SUPPORT } }, "sub"],
   ["scope missing", { scope: undefined }, "scope"],
   ["scope a list", { scope: ["crm:read"] }, "scope"],
   ["scope with an empty entry", { scope: "crm:read  crm:write" }, "scope"],
@@ -171,6 +172,7 @@ const REFUSED: readonly Refusal[] = [
   ["cnf a jkt of 44 characters", { cnf: { jkt: `${JKT}A` } }, "cnf"],
   ["cnf a jkt that is not base64url", { cnf: { jkt: `+${JKT.slice(1)}` } }, "cnf"],
   ["cnf a jkt that is a number", { cnf: { jkt: 7 } }, "cnf"],
+  ["cnf a jkt that is a list holding a thumbprint", { cnf: { jkt: [JKT] } }, "cnf"],
 ];
 
 describe("claimsToAgent: fixed test vectors", () => {

@@ -282,3 +282,165 @@ describe("TokenVerifier: every refusal names its check in details.check", () => 
     });
   });
 });
+
+/** A verifier over `authority`'s keys that counts key lookups: 2 for a cold verification, 1 for a hit. */
+function counting(
+  authority: Awaited<ReturnType<typeof makeIdentity>>["authority"],
+  clock: Awaited<ReturnType<typeof makeIdentity>>["clock"],
+  options: { cacheSize?: number; clockSkewSeconds?: number } = {},
+) {
+  let lookups = 0;
+  const keys = {
+    getVerificationKey: (kid: string) => {
+      lookups++;
+      return authority.getVerificationKey(kid);
+    },
+  };
+  const verifier = new TokenVerifier({
+    issuer: ISSUER,
+    trustDomain: TRUST_DOMAIN,
+    keys,
+    clock,
+    ...options,
+  });
+  const cost = async (token: string, audience = AUDIENCE) => {
+    const before = lookups;
+    await verifier.verify(token, { audience });
+    return lookups - before;
+  };
+  return { verifier, cost, lookups: () => lookups };
+}
+
+// The checks mutation testing found guarded by nothing observable but their order or their cost.
+describe("TokenVerifier: what is refused before any key lookup, and what the cache costs", () => {
+  it("a wrong segment count, a segment that is not base64url, a header that is not an object and an unusable kid never reach the key set", async () => {
+    const { authority, clock, stored } = await makeIdentity();
+    const { verifier, lookups } = counting(authority, clock);
+    const good = signRaw(header(stored.kid), claims(clock.now()), stored);
+    const [h, p, s] = good.split(".") as [string, string, string];
+    for (const token of [
+      `${h}.${p}`,
+      `${h}.${p}.${s}.${s}`,
+      `${h}.${p}.${s}=`,
+      `${h}=.${p}.${s}`,
+      `${b64("1")}.${p}.${s}`,
+      signRaw(header(stored.kid, { kid: "" }), claims(clock.now()), stored),
+      signRaw(header(stored.kid, { kid: "k".repeat(129) }), claims(clock.now()), stored),
+    ]) {
+      const error = await verifier.verify(token, { audience: AUDIENCE }).catch((e: unknown) => e);
+      expect((error as AgentGateError).code, token.slice(0, 40)).toBe("token_invalid");
+      expect(lookups(), token.slice(0, 40)).toBe(0);
+    }
+    // A kid of 128 characters is looked up (and unknown).
+    const longest = signRaw(header("k".repeat(128)), claims(clock.now()), stored);
+    await expect(verifier.verify(longest, { audience: AUDIENCE })).rejects.toThrow();
+    expect(lookups()).toBe(1);
+  });
+
+  it("a header that is a JSON number is format, not a later check; a non-string token is refused as an AgentGateError", async () => {
+    const { clock, stored, verifier } = await makeIdentity();
+    const [, p, s] = signRaw(header(stored.kid), claims(clock.now()), stored).split(".");
+    const error = await verifier
+      .verify(`${b64("1")}.${p}.${s}`, { audience: AUDIENCE })
+      .catch((e: unknown) => e);
+    expect((error as AgentGateError).details).toEqual({ check: "format" });
+    for (const token of [7, undefined, null, {}]) {
+      const refused = await verifier
+        .verify(token as never, { audience: AUDIENCE })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(AgentGateError);
+      expect((refused as AgentGateError).details).toEqual({ check: "format" });
+    }
+  });
+
+  it("a token of exactly maxTokenBytes is verified; one byte more is size", async () => {
+    const { authority, clock, stored } = await makeIdentity();
+    const good = signRaw(header(stored.kid), claims(clock.now()), stored);
+    const exact = authority.verifier({ maxTokenBytes: good.length });
+    await expect(exact.verify(good, { audience: AUDIENCE })).resolves.toBeDefined();
+    const short = authority.verifier({ maxTokenBytes: good.length - 1 });
+    const error = await short.verify(good, { audience: AUDIENCE }).catch((e: unknown) => e);
+    expect((error as AgentGateError).details).toEqual({ check: "size" });
+  });
+
+  it("a bad signature keeps jose's code in details.jose; a key jose cannot use is signature, nothing else", async () => {
+    const { authority, clock, stored, verifier } = await makeIdentity();
+    const [h, , s] = signRaw(header(stored.kid), claims(clock.now()), stored).split(".");
+    const forged = `${h}.${b64(claims(clock.now(), { scope: "crm:write" }))}.${s}`;
+    const error = await verifier.verify(forged, { audience: AUDIENCE }).catch((e: unknown) => e);
+    expect((error as AgentGateError).details).toStrictEqual({
+      check: "signature",
+      jose: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
+    });
+    // A key set whose key is not a CryptoKey: Web Crypto's TypeError is a refusal too (M9).
+    const broken = new TokenVerifier({
+      issuer: ISSUER,
+      trustDomain: TRUST_DOMAIN,
+      clock,
+      keys: {
+        getVerificationKey: (kid) => {
+          const key = authority.getVerificationKey(kid);
+          return key === undefined ? undefined : { ...key, key: {} as never };
+        },
+      },
+    });
+    const good = signRaw(header(stored.kid), claims(clock.now()), stored);
+    const refused = await broken.verify(good, { audience: AUDIENCE }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AgentGateError);
+    expect((refused as AgentGateError).details).toStrictEqual({ check: "signature" });
+  });
+
+  it("cacheSize 0 caches nothing; clearCache empties the cache", async () => {
+    const { authority, clock } = await makeIdentity();
+    const { token } = await authority.issueToken(SUPPORT, { audience: AUDIENCE });
+    const off = counting(authority, clock, { cacheSize: 0 });
+    expect(await off.cost(token)).toBe(2);
+    expect(await off.cost(token)).toBe(2);
+    const on = counting(authority, clock);
+    expect(await on.cost(token)).toBe(2);
+    expect(await on.cost(token)).toBe(1);
+    on.verifier.clearCache();
+    expect(await on.cost(token)).toBe(2);
+  });
+
+  it("A11: a cached entry lives until exp + skew exactly: a hit just before, token_expired at it", async () => {
+    const { authority, clock } = await makeIdentity();
+    const issued = await authority.issueToken(SUPPORT, { audience: AUDIENCE, ttlSeconds: 300 });
+    const { verifier, cost } = counting(authority, clock);
+    expect(await cost(issued.token)).toBe(2);
+    // Past exp - skew, the entry still serves (it dies at exp + skew, not before).
+    clock.set((issued.expiresAt - 30 + 1) * 1000);
+    expect(await cost(issued.token)).toBe(1);
+    clock.set((issued.expiresAt + 30) * 1000 - 1);
+    expect(await cost(issued.token)).toBe(1);
+    clock.set((issued.expiresAt + 30) * 1000);
+    await expectCode(verifier.verify(issued.token, { audience: AUDIENCE }), "token_expired");
+  });
+
+  it("the constructor refuses algorithms outside the supported ones, and skew and lifetime outside their ranges", async () => {
+    const { authority } = await makeIdentity();
+    const refused: Partial<ConstructorParameters<typeof TokenVerifier>[0]>[] = [
+      { algorithms: [] },
+      { algorithms: ["EdDSA", "HS256" as never] },
+      { algorithms: ["HS256" as never, "EdDSA"] },
+      { clockSkewSeconds: -1 },
+      { clockSkewSeconds: 301 },
+      { clockSkewSeconds: Number.NaN },
+      { maxLifetimeSeconds: 0 },
+      { maxLifetimeSeconds: 86_401 },
+      { maxLifetimeSeconds: Number.NaN },
+    ];
+    for (const options of refused) {
+      expect(() => authority.verifier(options), JSON.stringify(options)).toThrow(AgentGateError);
+    }
+    for (const options of [
+      { algorithms: ["ES256" as const, "EdDSA" as const] },
+      { clockSkewSeconds: 0 },
+      { clockSkewSeconds: 300 },
+      { maxLifetimeSeconds: 1 },
+      { maxLifetimeSeconds: 86_400 },
+    ]) {
+      expect(() => authority.verifier(options), JSON.stringify(options)).not.toThrow();
+    }
+  });
+});
