@@ -76,6 +76,7 @@ export {
   type AuthorityOptions,
   type DelegateOptions,
   type ExchangeOptions,
+  type IssueJwtSvidOptions,
   type IssueTokenOptions,
   type KeyInfo,
   MAX_TOKEN_TTL_SECONDS,
@@ -107,6 +108,11 @@ export {
   type ExternalIssuerOptions,
   type ExternalUser,
 } from "./identity/external-issuer.js";
+export {
+  JwtSvidBundle,
+  type VerifyJwtSvidOptions,
+  verifyJwtSvid,
+} from "./identity/jwt-svid.js";
 export { JwksKeySet, type JwksUrlOptions, type KeySet } from "./identity/key-set.js";
 export { type KeyStore, MemoryKeyStore } from "./identity/key-store.js";
 export { checkMetadataUrl, type MetadataUrlOptions } from "./identity/metadata-url.js";
@@ -126,6 +132,7 @@ export {
   type VerificationKey,
 } from "./identity/signing-key.js";
 export {
+  type TokenCheck,
   TokenVerifier,
   type TokenVerifierOptions,
   type VerifyOptions,

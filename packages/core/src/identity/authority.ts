@@ -103,6 +103,14 @@ export interface IssueTokenOptions {
   readonly confirmation?: TokenConfirmation;
 }
 
+/** Options of {@link Authority.issueJwtSvid}. */
+export interface IssueJwtSvidOptions {
+  /** The one audience (SPIFFE JWT-SVID §3.2 requires one, and recommends no more). */
+  readonly audience: string;
+  /** Lifetime in seconds. Default 300; at most `maxTtlSeconds`. */
+  readonly ttlSeconds?: number;
+}
+
 /** Options of {@link Authority.exchange}. */
 export interface ExchangeOptions {
   /** The audience of the delegated token. */
@@ -371,6 +379,47 @@ export class Authority implements KeySet {
   }
 
   // --- tokens -----------------------------------------------------------------------------
+
+  /**
+   * Issues a SPIFFE JWT-SVID for a registered agent, for services that validate JWT-SVIDs
+   * (SPIRE, go-spiffe, py-spiffe): header `alg`/`kid`/`typ: JWT` only, `sub` the agent's SPIFFE
+   * id, one `aud`, `exp`, `iat` and `iss`. The active key must be ES256 or RS256 (JWT-SVID §2.1
+   * has no EdDSA): otherwise `invalid_configuration`, rotate with `algorithm: "ES256"`. The
+   * same refusals as {@link Authority.issueToken} for the agent. Not an agent token: AgentGate's
+   * own verifier refuses it (`typ`), so it cannot stand in for one.
+   */
+  async issueJwtSvid(agent: string | AgentId, options: IssueJwtSvidOptions): Promise<IssuedToken> {
+    const record = await this.#usableAgent(agent.toString());
+    if (typeof options.audience !== "string" || !/^[\x21-\x7e]{1,512}$/.test(options.audience)) {
+      throw config("audience must be 1-512 printable ASCII characters without spaces");
+    }
+    const ttlSeconds = this.#ttl(options.ttlSeconds);
+    const key = this.#activeKey();
+    if (key === undefined) throw new AgentGateError("key_unavailable", "No active signing key.");
+    if (key.alg !== "ES256" && key.alg !== "RS256") {
+      throw config(
+        `a JWT-SVID needs an ES256 or RS256 key (SPIFFE JWT-SVID §2.1), not ${key.alg}: rotate with algorithm ES256`,
+      );
+    }
+    const now = epochSeconds(this.clock);
+    let exp = now + ttlSeconds;
+    if (record.expiresAt !== undefined) {
+      exp = Math.min(exp, Math.floor(Date.parse(record.expiresAt) / 1000));
+    }
+    const tokenId = this.#createId();
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: "JWT" })
+      .setIssuer(this.issuer)
+      .setSubject(record.id)
+      .setAudience(options.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .setJti(tokenId)
+      .sign(key.privateKey());
+    return new IssuedToken(token, tokenId, record.id, record.id, options.audience, [], now, exp, [
+      record.id,
+    ]);
+  }
 
   /**
    * Issues a short-lived token for a registered agent. Refuses (rejecting with an

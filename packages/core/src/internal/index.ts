@@ -8,6 +8,11 @@ export { auditEventSchema, auditEventTypeSchema } from "../audit/audit-event.js"
 export { epochSeconds } from "../clock.js";
 export { agentRecordSchema, SCOPE_PATTERN } from "../identity/agent-record.js";
 export { importVerificationKey, SigningKey } from "../identity/signing-key.js";
+export {
+  type ClaimsContext,
+  type ClaimsRules,
+  claimsToAgent,
+} from "../identity/token-claims.js";
 export { VERIFIER_DEFAULTS } from "../identity/token-verifier.js";
 export {
   type AuthZenEvaluations,
