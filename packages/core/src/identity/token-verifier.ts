@@ -155,7 +155,7 @@ export class TokenVerifier {
     this.#checkLive(verified);
     if (this.#options.replay !== undefined) {
       const until = verified.expiresAt + this.#options.clockSkewSeconds;
-      if (!this.#options.replay.remember(verified.tokenId, until)) {
+      if (!(await this.#options.replay.remember(verified.tokenId, until))) {
         throw new AgentGateError("token_replayed", `Token ${verified.tokenId} was already used.`);
       }
     }
@@ -198,6 +198,8 @@ export class TokenVerifier {
       throw invalid(`the signing key ${verified.keyId} is retired or unknown`);
     }
     if (revocations === undefined) return;
+    const unavailable = revocations.unavailable?.();
+    if (unavailable !== undefined) throw unavailable;
     if (revocations.isRevoked("token", verified.tokenId)) {
       throw new AgentGateError("token_revoked", `Token ${verified.tokenId} is revoked.`);
     }
