@@ -220,7 +220,7 @@ describe("N110: the audit trail is append-only, for a least-privilege gate role 
       await expect(db.admin.query(sql)).rejects.toThrow(/append-only/);
     }
     const role = `${db.schema}_gate`;
-    await db.admin.query(`create role ${role} login`);
+    await db.admin.query(`create role ${role} login password 'gate-password'`);
     try {
       await db.admin.query(`grant usage on schema ${db.schema} to ${role}`);
       await db.admin.query(`grant select, insert on all tables in schema ${db.schema} to ${role}`);
@@ -231,7 +231,7 @@ describe("N110: the audit trail is append-only, for a least-privilege gate role 
       await db.admin.query(`grant usage on all sequences in schema ${db.schema} to ${role}`);
       const url = new URL(db.url);
       url.username = role;
-      url.password = "";
+      url.password = "gate-password";
       const gate = await openPostgresStores({
         url: url.toString(),
         schema: db.schema,
