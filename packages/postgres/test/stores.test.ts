@@ -110,7 +110,13 @@ describe("PostgresApprovalQueue: a pending approval survives its gate", () => {
     action: "refund",
     resource: { type: "Tool", id: "refund" },
     arguments: { amount: 500 },
-    decision: { allowed: true, policies: [], reason: "needs approval" },
+    decision: {
+      allowed: true,
+      policies: [],
+      reason: "needs approval",
+      safeReason: "needs approval",
+      obligations: [],
+    },
   };
 
   it("a request is answered from another host; the first answer wins", async () => {
