@@ -21,6 +21,7 @@ import { registerAuditCommands } from "./audit-commands.js";
 import { registerWitnessCommand } from "./audit-evidence-commands.js";
 import { registerCertCommands } from "./cert-commands.js";
 import { checkCloudIssue, cloudProfile } from "./cloud-profiles.js";
+import { registerDbCommands } from "./db-commands.js";
 import {
   agentId,
   audienceUrl,
@@ -596,6 +597,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   registerAuditCommands(program, context);
   registerWitnessCommand(program, { dir, output, fail });
   registerCertCommands(program, context);
+  registerDbCommands(program, output);
 
   program
     .command("serve")
