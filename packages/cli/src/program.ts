@@ -615,6 +615,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       "--client-ca <file>",
       "require mTLS client certificates from these CAs (`agentgate cert bundle`)",
     )
+    .option(
+      "--database <url>",
+      "keep the registry, revocations and audit trail in PostgreSQL (postgres://…; default: config.json's database)",
+    )
     .action(async (options: ServeCommandOptions) => {
       const tls = tlsFiles(options);
       // The server records what its admin endpoints and token exchange do in a chain of its
@@ -624,6 +628,8 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         workspace: await openWorkspace(dir(), {
           // Clouds fetch <iss>/.well-known/openid-configuration: an https public URL is the issuer.
           ...(options.publicUrl?.startsWith("https:") ? { issuer: options.publicUrl } : {}),
+          // The database of --database, else config.json's, else the files.
+          database: options.database ?? true,
         }),
         host: options.host,
         port: options.port,
@@ -653,6 +659,7 @@ interface ServeCommandOptions {
   tlsCert?: string;
   tlsKey?: string;
   clientCa?: string;
+  database?: string;
 }
 
 /** The `--tls-cert` / `--tls-key` pair, read; both or neither. */

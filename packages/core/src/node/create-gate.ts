@@ -72,6 +72,8 @@ export interface GateConfig {
    * installed; `agentgate db migrate` creates the tables). Default: the files.
    */
   readonly database?: string;
+  /** The PostgreSQL schema of AgentGate's tables, with `database`. Default `agentgate`. */
+  readonly databaseSchema?: string;
 }
 
 /** `audit` in `config.json`: the witness that cosigns the log, and how often it is asked. */
@@ -160,7 +162,7 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
   const stores =
     database === undefined
       ? undefined
-      : await postgresFrom(database, options.databaseSchema, config);
+      : await postgresFrom(database, options.databaseSchema ?? config?.databaseSchema, config);
   let audit: AuditSink;
   try {
     audit =
