@@ -79,6 +79,7 @@ export class PostgresAuditLog implements AuditSink {
   #checkpointed = 0;
   #cosignedSize = 0;
   #witnessBusy: Promise<void> | undefined;
+  #latest: { readonly note: string; readonly size: number } | undefined;
   readonly #ticker: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
@@ -191,7 +192,9 @@ export class PostgresAuditLog implements AuditSink {
     try {
       await this.flush().catch(() => undefined);
       if (this.#failure === undefined && this.#checkpointed !== this.#seq) await this.#checkpoint();
-      if (this.#witnessBusy !== undefined) await Promise.race([this.#witnessBusy, sleep(5_000)]);
+      const deadline = Date.now() + 5_000;
+      while (this.#witnessBusy !== undefined && Date.now() < deadline)
+        await Promise.race([this.#witnessBusy, sleep(deadline - Date.now())]);
     } finally {
       this.#closed = true;
       if (this.#reconnecting !== undefined) clearTimeout(this.#reconnecting);
@@ -354,11 +357,20 @@ export class PostgresAuditLog implements AuditSink {
       [this.writerId, size, note],
     );
     this.#checkpointed = size;
-    if (this.#options.witness !== undefined && this.#witnessBusy === undefined) {
-      this.#witnessBusy = this.#submit(note, size).finally(() => {
-        this.#witnessBusy = undefined;
-      });
-    }
+    this.#latest = { note, size };
+    this.#anchorNext();
+  }
+
+  /** One submission at a time; the newest checkpoint signed meanwhile goes after it. */
+  #anchorNext(): void {
+    const latest = this.#latest;
+    if (this.#options.witness === undefined || this.#witnessBusy !== undefined) return;
+    if (latest === undefined || latest.size <= this.#cosignedSize) return;
+    this.#witnessBusy = this.#submit(latest.note, latest.size).finally(() => {
+      this.#witnessBusy = undefined;
+      // Only after a success: a refusing or unreachable witness is asked again at the next checkpoint.
+      if (this.#cosignedSize === latest.size) this.#anchorNext();
+    });
   }
 
   async #submit(note: string, size: number): Promise<void> {

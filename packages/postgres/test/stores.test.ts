@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { AgentGateError, defineAgent, isAgentGateError } from "@agentgate/core";
 import { describeAuditSinkContract, sampleAuditEvent } from "@agentgate/core/contracts";
-import { CheckpointKey, verifyAuditProof } from "@agentgate/core/node";
+import { CheckpointKey, verifyAuditProof, Witness } from "@agentgate/core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresStores, type PostgresStores } from "../src/index.js";
 import { pollUntil } from "./poll.js";
@@ -192,6 +195,39 @@ describe("PostgresAuditLog: chains, checkpoints, proofs", () => {
     const again = await open("w-lock");
     await again.audit.write(sampleAuditEvent(2));
     expect(again.audit.size).toBe(2);
+  });
+
+  it("the witness cosigns each chain's checkpoints; the cosigned note is stored and anchors verify and proofs", async () => {
+    const home = mkdtempSync(join(tmpdir(), "agentgate-pg-witness-"));
+    try {
+      const witness = Witness.open({ directory: home, writerKeys: [checkpointKey.publicKey] });
+      const stores = await openPostgresStores({
+        url: db.url,
+        schema: db.schema,
+        audit: {
+          checkpointKey,
+          writerId: "w-witness",
+          witness,
+          witnessKey: witness.verifierKey,
+          checkpointEvery: 10,
+        },
+      });
+      opened.push(stores);
+      for (let index = 0; index < 25; index++) await stores.audit.write(sampleAuditEvent(index));
+      await stores.audit.close();
+      expect(stores.audit.anchor.cosignedSize).toBe(25);
+      const chain = (await stores.verifyAudit({ witnessKey: witness.verifierKey })).find(
+        (entry) => entry.writer === "w-witness",
+      );
+      expect(chain).toMatchObject({ ok: true, records: 25, anchoredSize: 25 });
+      const proof = await stores.proveAudit("w-witness", 3);
+      expect(verifyAuditProof(proof, { witnessKey: witness.verifierKey })).toMatchObject({
+        ok: true,
+        anchored: true,
+      });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it("an edited record is found by verify", async () => {
