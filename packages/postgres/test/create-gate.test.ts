@@ -6,8 +6,10 @@ import {
   defineAgent,
   FunctionPolicyClient,
   isAgentGateError,
+  MemoryAuditSink,
   type ToolDescriptor,
 } from "@agentgate/core";
+import { sampleAuditEvent } from "@agentgate/core/contracts";
 import { createGate } from "@agentgate/core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgresStores, SCHEMA_VERSION } from "../src/index.js";
@@ -86,6 +88,24 @@ describe("createGate({ database })", () => {
       await gate.close();
       await admin.close();
     }
+  });
+
+  it("closing the gate ends the database's connections, also with an audit sink of the caller's", async () => {
+    const connections = async () =>
+      (
+        await db.admin.query<{ n: number }>(
+          "select count(*)::int as n from pg_stat_activity where application_name like 'agentgate%/' || $1",
+          [db.schema],
+        )
+      ).rows[0]?.n ?? 0;
+    const audit = new MemoryAuditSink();
+    const gate = await createGate({ ...options(), audit });
+    expect(await connections()).toBeGreaterThan(0);
+    await gate.close();
+    await pollUntil(connections, (count) => count === 0);
+    await expect(audit.write(sampleAuditEvent(0))).rejects.toMatchObject({
+      code: "audit_unavailable",
+    });
   });
 
   it("a database that does not answer fails createGate with a clear error naming it", async () => {

@@ -166,14 +166,16 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
   let audit: AuditSink;
   try {
     audit =
-      options.audit ??
-      (stores === undefined
-        ? await FileAuditLog.open({
-            ...auditLogOptions(config),
-            directory: join(directory, "audit"),
-            durability: options.durability ?? "process",
-          })
-        : closingStores(stores));
+      options.audit === undefined || stores === undefined
+        ? (options.audit ??
+          (stores === undefined
+            ? await FileAuditLog.open({
+                ...auditLogOptions(config),
+                directory: join(directory, "audit"),
+                durability: options.durability ?? "process",
+              })
+            : closingStores(stores)))
+        : alsoClosing(options.audit, stores);
   } catch (error) {
     await stores?.close();
     throw error;
@@ -252,6 +254,21 @@ function closingStores(stores: PostgresStoresLike): AuditSink {
     write: (event) => stores.audit.write(event),
     flush: () => stores.audit.flush(),
     close: () => stores.close(),
+  };
+}
+
+/** The caller's own audit sink, whose close (by the gate) also ends the stores' connections. */
+function alsoClosing(audit: AuditSink, stores: PostgresStoresLike): AuditSink {
+  return {
+    write: (event) => audit.write(event),
+    flush: () => audit.flush(),
+    close: async () => {
+      try {
+        await audit.close();
+      } finally {
+        await stores.close();
+      }
+    },
   };
 }
 
