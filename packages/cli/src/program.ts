@@ -597,7 +597,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   registerAuditCommands(program, context);
   registerWitnessCommand(program, { dir, output, fail });
   registerCertCommands(program, context);
-  registerDbCommands(program, output);
+  registerDbCommands(program, output, fail);
 
   program
     .command("serve")

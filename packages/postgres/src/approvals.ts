@@ -32,10 +32,10 @@ export class PostgresApprovalQueue implements ApprovalProvider {
   readonly #waiting = new Map<string, () => void>();
 
   /** @internal Built by `openPostgresStores`. */
-  constructor(pool: pg.Pool, schema: string, listener: Listener) {
+  constructor(pool: pg.Pool, schema: string, listener?: Listener) {
     this.#pool = pool;
     this.#schema = schema;
-    listener.subscribe({
+    listener?.subscribe({
       notify: (table, id) => {
         if (table === "approvals") this.#waiting.get(id)?.();
       },

@@ -19,6 +19,7 @@ export { PostgresAgentRegistry } from "./registry.js";
 export { PostgresReplayCache } from "./replay-cache.js";
 export { PostgresRevocationList } from "./revocations.js";
 export {
+  openApprovalQueue,
   openPostgresStores,
   type PostgresStores,
   type PostgresStoresOptions,

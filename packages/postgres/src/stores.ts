@@ -128,3 +128,37 @@ export async function verifyPostgresAudit(
     await pool.end();
   }
 }
+
+/**
+ * The approvals queue alone, for an approver (`agentgate db approvals`, `approve`, `deny`): no
+ * audit chain, no listener. `close` ends its connections.
+ *
+ * @example
+ * ```ts
+ * const queue = await openApprovalQueue("postgres://agentgate_approver@db.internal/agentgate");
+ * for (const item of await queue.pending()) await queue.answer(item.id, { approved: false, approver: "bob" });
+ * await queue.close();
+ * ```
+ */
+export async function openApprovalQueue(
+  url: string,
+  options: { readonly schema?: string } = {},
+): Promise<
+  Pick<PostgresApprovalQueue, "pending" | "answer"> & { readonly close: () => Promise<void> }
+> {
+  const schema = checkSchema(options.schema ?? "agentgate");
+  const { pool } = poolFor(url, 1, schema);
+  try {
+    (await connectOrFail(pool, url)).release();
+    await checkSchemaVersion(pool, schema);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const queue = new PostgresApprovalQueue(pool, schema);
+  return {
+    pending: () => queue.pending(),
+    answer: (id, answer) => queue.answer(id, answer),
+    close: () => pool.end(),
+  };
+}
