@@ -50,7 +50,7 @@ export class Listener {
     await this.#connect();
   }
 
-  /** Drops the connection as if the database had gone away (for fault tests). */
+  /** Stops listening for good and ends the connection. */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
@@ -97,10 +97,8 @@ export class Listener {
     if (this.#client !== client) return;
     this.#client = undefined;
     this.#lastError = error;
-    const wasUp = this.#up;
     this.#up = false;
     for (const subscriber of this.#subscribers) subscriber.lost(error);
-    void wasUp;
     client.end().catch(() => undefined);
     this.#schedule();
   }
