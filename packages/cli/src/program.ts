@@ -22,6 +22,7 @@ import { registerWitnessCommand } from "./audit-evidence-commands.js";
 import { certificateBinding, registerCertCommands } from "./cert-commands.js";
 import { checkCloudIssue, cloudProfile } from "./cloud-profiles.js";
 import { registerDashboardCommands } from "./dashboard-commands.js";
+import { registerDbCommands } from "./db-commands.js";
 import {
   agentId,
   audienceUrl,
@@ -609,6 +610,7 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
   registerWitnessCommand(program, { dir, output, fail });
   registerCertCommands(program, context);
   registerDashboardCommands(program, context);
+  registerDbCommands(program, output, fail);
 
   program
     .command("serve")
@@ -626,6 +628,10 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
       "--client-ca <file>",
       "require mTLS client certificates from these CAs (`agentgate cert bundle`)",
     )
+    .option(
+      "--database <url>",
+      "keep the registry, revocations and audit trail in PostgreSQL (postgres://…; default: config.json's database)",
+    )
     .action(async (options: ServeCommandOptions) => {
       const tls = tlsFiles(options);
       // The server records what its admin endpoints and token exchange do in a chain of its
@@ -635,6 +641,8 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         workspace: await openWorkspace(dir(), {
           // Clouds fetch <iss>/.well-known/openid-configuration: an https public URL is the issuer.
           ...(options.publicUrl?.startsWith("https:") ? { issuer: options.publicUrl } : {}),
+          // The database of --database, else config.json's, else the files.
+          database: options.database ?? true,
         }),
         host: options.host,
         port: options.port,
@@ -664,6 +672,7 @@ interface ServeCommandOptions {
   tlsCert?: string;
   tlsKey?: string;
   clientCa?: string;
+  database?: string;
 }
 
 /** The `--tls-cert` / `--tls-key` pair, read; both or neither. */

@@ -73,14 +73,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = options.port ?? 8787;
   // A chain of its own, so that a gate can still open the log while the server runs; anchored
   // by the witness of config.json when there is one (SECURITY.md K79).
+  // On a database (`--database`), the server's chain is its own there; its close ends the stores.
   const audit =
     options.audit ??
-    (await openAuditWriter(workspace.audit, {
-      ...auditLogOptions(workspace.config),
-      ownChain: true,
-    }));
+    (workspace.stores === undefined
+      ? await openAuditWriter(workspace.audit, {
+          ...auditLogOptions(workspace.config),
+          ownChain: true,
+        })
+      : workspace.stores.audit);
   const ownAudit = async () => {
     if (options.audit === undefined) await audit.close();
+    await workspace.stores?.close();
   };
   const loads = policyLoads(audit);
   let policy: CedarPolicyClient;

@@ -1,7 +1,13 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_SCHEMA_PATH } from "@agentgate/cedar";
-import { AgentGateError, type AuditSink, Authority } from "@agentgate/core";
+import {
+  AgentGateError,
+  type AgentRegistry,
+  type AuditSink,
+  Authority,
+  type RevocationList,
+} from "@agentgate/core";
 import {
   type AuditWriter,
   auditLogOptions,
@@ -11,16 +17,21 @@ import {
   JsonFileAgentRegistry,
   openAuditWriter,
 } from "@agentgate/core/node";
+import { openPostgresStores, type PostgresStores } from "@agentgate/postgres";
 
 /** An AgentGate directory opened for the CLI: its config and its file-backed parts. */
 export interface Workspace {
   readonly directory: string;
   readonly config: GateConfig;
-  readonly registry: JsonFileAgentRegistry;
-  readonly revocations: FileRevocationList;
+  /** The directory's `agents.json`, or the database's `agents` table with `database`. */
+  readonly registry: AgentRegistry;
+  /** The directory's `revocations.jsonl`, or the database's with `database`. */
+  readonly revocations: RevocationList;
   readonly authority: Authority;
   readonly policies: string;
   readonly audit: string;
+  /** With `database` (`--database`, or `database` in config.json): the PostgreSQL stores. */
+  readonly stores?: PostgresStores;
 }
 
 const EXAMPLE_POLICY = `// Your policies. Every tool call is denied unless a policy here permits it.
@@ -59,6 +70,11 @@ export async function openWorkspace(
      * config.json that differs is an error: tokens issued there would not match the discovery.
      */
     readonly issuer?: string;
+    /**
+     * A PostgreSQL URL whose registry, revocations and audit trail to use, or `true` for
+     * config.json's `database` (when it names one). Default: the directory's files.
+     */
+    readonly database?: string | true;
   } = {},
 ): Promise<Workspace> {
   let config: GateConfig;
@@ -81,17 +97,34 @@ export async function openWorkspace(
     );
   }
   const issuer = config.issuer ?? options.issuer;
-  const registry = new JsonFileAgentRegistry(join(directory, "agents.json"));
-  const revocations = new FileRevocationList(join(directory, "revocations.jsonl"));
-  const authority = await Authority.create({
-    trustDomain: config.trustDomain,
-    registry,
-    revocations,
-    keyStore: new FileKeyStore(join(directory, "keys")),
-    ...(issuer === undefined ? {} : { issuer }),
-    ...(config.algorithm === undefined ? {} : { algorithm: config.algorithm }),
-    ...(options.audit === undefined ? {} : { audit: options.audit }),
-  });
+  const database = options.database === true ? config.database : options.database;
+  const stores =
+    database === undefined
+      ? undefined
+      : await openPostgresStores({
+          url: database,
+          ...(config.databaseSchema === undefined ? {} : { schema: config.databaseSchema }),
+          audit: databaseAuditOptions(config),
+        });
+  const registry: AgentRegistry =
+    stores?.registry ?? new JsonFileAgentRegistry(join(directory, "agents.json"));
+  const revocations: RevocationList =
+    stores?.revocations ?? new FileRevocationList(join(directory, "revocations.jsonl"));
+  let authority: Authority;
+  try {
+    authority = await Authority.create({
+      trustDomain: config.trustDomain,
+      registry,
+      revocations,
+      keyStore: new FileKeyStore(join(directory, "keys")),
+      ...(issuer === undefined ? {} : { issuer }),
+      ...(config.algorithm === undefined ? {} : { algorithm: config.algorithm }),
+      ...(options.audit === undefined ? {} : { audit: options.audit }),
+    });
+  } catch (error) {
+    await stores?.close();
+    throw error;
+  }
   return {
     directory,
     config,
@@ -100,6 +133,22 @@ export async function openWorkspace(
     authority,
     policies: join(directory, "policies"),
     audit: join(directory, "audit"),
+    ...(stores === undefined ? {} : { stores }),
+  };
+}
+
+/** The audit chain options of config.json's `audit` section, for the database's chain. */
+function databaseAuditOptions(
+  config: GateConfig,
+): Parameters<typeof openPostgresStores>[0]["audit"] {
+  const options = auditLogOptions(config);
+  return {
+    ...(options.witness === undefined ? {} : { witness: options.witness }),
+    ...(options.witnessKey === undefined ? {} : { witnessKey: options.witnessKey }),
+    ...(options.checkpointEvery === undefined ? {} : { checkpointEvery: options.checkpointEvery }),
+    ...(options.checkpointIntervalMs === undefined
+      ? {}
+      : { checkpointIntervalMs: options.checkpointIntervalMs }),
   };
 }
 

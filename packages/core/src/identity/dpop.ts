@@ -133,7 +133,7 @@ export async function verifyDpopProof(
     throw refuse("jti", "the proof has no usable jti");
   }
   // Last, so a proof refused for another reason does not burn its jti.
-  if (!options.replay.remember(`dpop:${payload.jti}`, payload.iat + window)) {
+  if (!(await options.replay.remember(`dpop:${payload.jti}`, payload.iat + window))) {
     throw refuse("jti", "the DPoP proof was already used");
   }
 }

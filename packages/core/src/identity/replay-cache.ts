@@ -8,9 +8,11 @@ import { type Clock, systemClock } from "../clock.js";
 export interface ReplayCache {
   /**
    * Records `id` until `expiresAt` (seconds since the epoch). Resolves `true` the first time,
-   * `false` when `id` was already recorded and has not expired.
+   * `false` when `id` was already recorded and has not expired. A cache shared by several hosts
+   * (`@agentgate/postgres`) answers asynchronously; when it cannot answer it rejects, and the
+   * caller refuses the token (fail closed).
    */
-  remember(id: string, expiresAt: number): boolean;
+  remember(id: string, expiresAt: number): boolean | Promise<boolean>;
 }
 
 /** A {@link ReplayCache} in memory, bounded: when full it refuses new ids rather than forget old ones. */

@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from "../clock.js";
+import type { AgentGateError } from "../errors.js";
 
 /** What can be revoked: a whole agent, one token (by `jti`), or a signing key (by `kid`). */
 export type RevocationKind = "agent" | "token" | "key";
@@ -33,6 +34,13 @@ export interface RevocationList {
    * they hold (SECURITY.md C33).
    */
   version(): number;
+  /**
+   * Why the list cannot answer right now (its store or feed is out of reach), or `undefined`
+   * when it can. Optional: a verifier asks before every check and refuses with this error
+   * (`revocation_unavailable`), so a list whose source went away denies with the right code
+   * instead of answering from stale state. A list without it answers `isRevoked` fail-closed.
+   */
+  unavailable?(): AgentGateError | undefined;
 }
 
 /** A {@link RevocationList} in memory: for one process. */

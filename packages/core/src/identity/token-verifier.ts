@@ -140,7 +140,7 @@ export class TokenVerifier {
     this.#checkLive(verified);
     if (this.#options.replay !== undefined) {
       const until = verified.expiresAt + this.#options.clockSkewSeconds;
-      if (!this.#options.replay.remember(verified.tokenId, until)) {
+      if (!(await this.#options.replay.remember(verified.tokenId, until))) {
         throw refuse("replay", `Token ${verified.tokenId} was already used.`, "token_replayed");
       }
     }
@@ -184,6 +184,8 @@ export class TokenVerifier {
       throw refuse("kid", `the signing key ${verified.keyId} is retired or unknown`);
     }
     if (revocations === undefined) return;
+    const unavailable = revocations.unavailable?.();
+    if (unavailable !== undefined) throw unavailable;
     if (revocations.isRevoked("token", verified.tokenId)) {
       throw refuse("revoked", `Token ${verified.tokenId} is revoked.`, "token_revoked");
     }

@@ -6,9 +6,12 @@ import { AUDIT_SCHEMA_VERSION } from "../audit/audit-event.js";
 import type { AuditSink } from "../audit/audit-sink.js";
 import { systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
+import type { ApprovalProvider } from "../gate/approval.js";
 import { Gate, type GateOptions } from "../gate/gate.js";
+import type { AgentRegistry } from "../identity/agent-registry.js";
 import { Authority } from "../identity/authority.js";
 import type { ExternalIssuerConfig } from "../identity/external-issuer.js";
+import type { RevocationList } from "../identity/revocation-list.js";
 import type { SigningAlgorithm } from "../identity/signing-key.js";
 import { randomId } from "../internal/random-id.js";
 import type { PolicyClient } from "../policy/policy-client.js";
@@ -69,6 +72,14 @@ export interface GateConfig {
    * certificate. Default `false`; the `createGate` option of the same name wins.
    */
   readonly requireProofOfPossession?: boolean;
+  /**
+   * A PostgreSQL connection string (`postgres://…`): the registry, revocations, audit trail and
+   * approvals live there instead of in the directory's files (`@agentgate/postgres` must be
+   * installed; `agentgate db migrate` creates the tables). Default: the files.
+   */
+  readonly database?: string;
+  /** The PostgreSQL schema of AgentGate's tables, with `database`. Default `agentgate`. */
+  readonly databaseSchema?: string;
 }
 
 /** `audit` in `config.json`: the witness that cosigns the log, and how often it is asked. */
@@ -106,6 +117,24 @@ export interface CreateGateOptions extends Partial<Omit<GateOptions, "verifier">
   readonly durability?: AuditDurability;
   /** Reload policies when their files change. Default `true`. */
   readonly watchPolicies?: boolean;
+  /**
+   * Keep the registry, revocations, audit trail and approvals in PostgreSQL
+   * (`postgres://user@host/db`) rather than in the directory's files: every gate and server on
+   * the database shares them. Loads `@agentgate/postgres`, which must be installed. Default:
+   * `config.json`'s `database`, else the files.
+   */
+  readonly database?: string;
+  /** The PostgreSQL schema of AgentGate's tables, with `database`. Default `agentgate`. */
+  readonly databaseSchema?: string;
+}
+
+/** The part of `@agentgate/postgres` that createGate uses (the core does not depend on it). */
+interface PostgresStoresLike {
+  readonly registry: AgentRegistry;
+  readonly revocations: RevocationList;
+  readonly audit: AuditSink;
+  readonly approvals: ApprovalProvider;
+  close(): Promise<void>;
 }
 
 /**
@@ -143,14 +172,32 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       `${join(directory, "config.json")}: requireProofOfPossession must be true or false.`,
     );
   }
-  const audit: AuditSink =
-    options.audit ??
-    (await FileAuditLog.open({
-      ...auditLogOptions(config),
-      directory: join(directory, "audit"),
-      durability: options.durability ?? "process",
-    }));
-  const registry = options.registry ?? new JsonFileAgentRegistry(join(directory, "agents.json"));
+  const database = options.database ?? config?.database;
+  const stores =
+    database === undefined
+      ? undefined
+      : await postgresFrom(database, options.databaseSchema ?? config?.databaseSchema, config);
+  let audit: AuditSink;
+  try {
+    audit =
+      options.audit === undefined || stores === undefined
+        ? (options.audit ??
+          (stores === undefined
+            ? await FileAuditLog.open({
+                ...auditLogOptions(config),
+                directory: join(directory, "audit"),
+                durability: options.durability ?? "process",
+              })
+            : closingStores(stores)))
+        : alsoClosing(options.audit, stores);
+  } catch (error) {
+    await stores?.close();
+    throw error;
+  }
+  const registry =
+    options.registry ??
+    stores?.registry ??
+    new JsonFileAgentRegistry(join(directory, "agents.json"));
   let authority: Authority;
   let policy: PolicyClient;
   try {
@@ -159,7 +206,8 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       (await Authority.create({
         trustDomain,
         registry,
-        revocations: new FileRevocationList(join(directory, "revocations.jsonl")),
+        revocations:
+          stores?.revocations ?? new FileRevocationList(join(directory, "revocations.jsonl")),
         keyStore: new FileKeyStore(join(directory, "keys")),
         // Key rotations and revocations made through this authority land in the gate's log.
         audit,
@@ -191,8 +239,9 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       (await cedarFrom(join(directory, "policies"), options.watchPolicies ?? true, record));
     await Promise.all(loads);
   } catch (error) {
-    // Do not keep the log's writer lock for a gate that never started.
+    // Do not keep the log's writer lock (or the database's connections) for a gate that never started.
     if (options.audit === undefined) await audit.close();
+    else await stores?.close();
     throw error;
   }
   const timeZone = options.timeZone ?? config?.timeZone;
@@ -205,9 +254,88 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
     policy,
     audit,
     authority,
+    ...(options.approvals === undefined && stores !== undefined
+      ? { approvals: stores.approvals }
+      : {}),
     ...(timeZone === undefined ? {} : { timeZone }),
     ...(environment === undefined ? {} : { environment }),
     ...(requireProofOfPossession === undefined ? {} : { requireProofOfPossession }),
+  });
+}
+
+/** The stores' audit sink, whose close also ends the stores' connections (the gate closes it). */
+function closingStores(stores: PostgresStoresLike): AuditSink {
+  return {
+    write: (event) => stores.audit.write(event),
+    flush: () => stores.audit.flush(),
+    close: () => stores.close(),
+  };
+}
+
+/** The caller's own audit sink, whose close (by the gate) also ends the stores' connections. */
+function alsoClosing(audit: AuditSink, stores: PostgresStoresLike): AuditSink {
+  return {
+    write: (event) => audit.write(event),
+    flush: () => audit.flush(),
+    close: async () => {
+      try {
+        await audit.close();
+      } finally {
+        await stores.close();
+      }
+    },
+  };
+}
+
+/**
+ * Loads `@agentgate/postgres` from the application (like `@agentgate/cedar`: the core does not
+ * depend on it) and opens its stores on `url`.
+ */
+async function postgresFrom(
+  url: string,
+  schema: string | undefined,
+  config: GateConfig | undefined,
+): Promise<PostgresStoresLike> {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      "database must be a PostgreSQL connection string (postgres://user@host:5432/db).",
+    );
+  }
+  let postgres: {
+    openPostgresStores(options: {
+      url: string;
+      schema?: string;
+      audit?: Record<string, unknown>;
+    }): Promise<PostgresStoresLike>;
+  };
+  try {
+    let resolved: string;
+    try {
+      resolved = createRequire(join(process.cwd(), "package.json")).resolve("@agentgate/postgres");
+    } catch {
+      resolved = createRequire(import.meta.url).resolve("@agentgate/postgres");
+    }
+    postgres = (await import(pathToFileURL(resolved).href)) as typeof postgres;
+  } catch {
+    throw new AgentGateError(
+      "invalid_configuration",
+      "createGate({ database }) needs @agentgate/postgres: install it (npm install @agentgate/postgres), or leave database unset to use the files.",
+    );
+  }
+  const audit = config?.audit;
+  return postgres.openPostgresStores({
+    url,
+    ...(schema === undefined ? {} : { schema }),
+    audit: {
+      ...(audit?.witness === undefined
+        ? {}
+        : { witness: new HttpWitnessClient(audit.witness.url), witnessKey: audit.witness.key }),
+      ...(audit?.checkpointEvery === undefined ? {} : { checkpointEvery: audit.checkpointEvery }),
+      ...(audit?.checkpointIntervalMs === undefined
+        ? {}
+        : { checkpointIntervalMs: audit.checkpointIntervalMs }),
+    },
   });
 }
 

@@ -4,8 +4,11 @@
  */
 
 export {
+  cosignedCheckpoint,
   cosignedPath,
   defaultCheckpointPath,
+  type TrustedCheckpoint,
+  writerCheckpoint,
 } from "./audit-checkpoints.js";
 export {
   type AuditInclusionProof,
