@@ -53,8 +53,26 @@ if (groups.length === 0) {
   process.exit(2);
 }
 
-// Stryker's sandbox runs the packages' built dist/ for the tests that spawn processes.
-spawnSync("npx", ["-y", "pnpm@12.21.0", "build"], { cwd: ROOT, stdio: "inherit" });
+// Stryker's sandbox runs the packages' built dist/ for the tests that spawn processes: build
+// core and cedar (and what they depend on) first, nothing else.
+const build = spawnSync(
+  "npx",
+  [
+    "-y",
+    "pnpm@12.21.0",
+    "exec",
+    "turbo",
+    "run",
+    "build",
+    ...PACKAGES.map((pkg) => `--filter=@agentgate/${pkg}...`),
+    "--output-logs=errors-only",
+  ],
+  { cwd: ROOT, stdio: "inherit" },
+);
+if (build.status !== 0) {
+  console.error("mutation: the build failed");
+  process.exit(1);
+}
 
 const totals = {};
 let failedRuns = 0;
