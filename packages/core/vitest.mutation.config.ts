@@ -6,6 +6,12 @@ import { defineConfig } from "vitest/config";
 const TESTS: Record<string, string[]> = {
   "token-verifier": ["src/identity/**/*.test.ts", "test/security/**/*.test.ts"],
   identity: ["src/identity/**/*.test.ts", "src/gate/**/*.test.ts", "test/security/**/*.test.ts"],
+  "identity-keys": [
+    "src/identity/**/*.test.ts",
+    "src/gate/**/*.test.ts",
+    "test/security/**/*.test.ts",
+  ],
+  "identity-exchange": ["src/identity/**/*.test.ts", "test/security/**/*.test.ts"],
   gate: ["src/gate/**/*.test.ts", "src/testing/**/*.test.ts", "test/security/**/*.test.ts"],
   "bounded-copy": ["src/internal/**/*.test.ts", "src/gate/**/*.test.ts"],
   redaction: ["src/audit/**/*.test.ts", "src/gate/**/*.test.ts"],
