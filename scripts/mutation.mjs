@@ -6,6 +6,7 @@
 //
 //   pnpm mutation                         every group of core and cedar
 //   pnpm mutation token-verifier gate     only these groups
+//   pnpm mutation --report                no run: the table of the reports already written
 //
 // Its last line is the score: `mutation: N% of M mutants killed (K survived, T timed out)`.
 import { spawnSync } from "node:child_process";
@@ -44,13 +45,29 @@ function countsOf(report, packageDir) {
   return files;
 }
 
-const wanted = process.argv.slice(2);
+const reportOnly = process.argv.includes("--report");
+const wanted = process.argv.slice(2).filter((arg) => arg !== "--report");
 const groups = (await allGroups()).filter(
   (group) => wanted.length === 0 || wanted.includes(group.name),
 );
 if (groups.length === 0) {
   console.error(`mutation: no group named ${wanted.join(", ")}`);
   process.exit(2);
+}
+
+if (reportOnly) {
+  const totals = {};
+  for (const { pkg, name } of groups) {
+    const packageDir = join(ROOT, "packages", pkg);
+    const reportFile = join(packageDir, "reports", "mutation", `${name}.json`);
+    if (!existsSync(reportFile)) {
+      console.log(`mutation ${pkg}/${name}: no report yet`);
+      continue;
+    }
+    Object.assign(totals, countsOf(JSON.parse(readFileSync(reportFile, "utf8")), packageDir));
+  }
+  printScores(totals, 0);
+  process.exit(0);
 }
 
 // Stryker's sandbox runs the packages' built dist/ for the tests that spawn processes: build
@@ -97,23 +114,28 @@ for (const { pkg, name } of groups) {
   Object.assign(totals, countsOf(JSON.parse(readFileSync(reportFile, "utf8")), packageDir));
 }
 
-const score = (c) => {
-  const detected = c.killed + c.timeout;
-  const valid = detected + c.survived + c.noCoverage;
-  return valid === 0 ? 100 : (100 * detected) / valid;
-};
-const sum = { killed: 0, survived: 0, timeout: 0, noCoverage: 0, other: 0 };
-console.log("\n| file | killed | timed out | survived | no coverage | score |");
-console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-for (const [file, counts] of Object.entries(totals).sort()) {
-  for (const key of Object.keys(sum)) sum[key] += counts[key];
+printScores(totals, failedRuns);
+process.exit(failedRuns > 0 ? 1 : 0);
+
+/** The per-file table, then the score as the last line. */
+function printScores(totals, failedRuns) {
+  const score = (c) => {
+    const detected = c.killed + c.timeout;
+    const valid = detected + c.survived + c.noCoverage;
+    return valid === 0 ? 100 : (100 * detected) / valid;
+  };
+  const sum = { killed: 0, survived: 0, timeout: 0, noCoverage: 0, other: 0 };
+  console.log("\n| file | killed | timed out | survived | no coverage | score |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  for (const [file, counts] of Object.entries(totals).sort()) {
+    for (const key of Object.keys(sum)) sum[key] += counts[key];
+    console.log(
+      `| ${file} | ${counts.killed} | ${counts.timeout} | ${counts.survived} | ${counts.noCoverage} | ${score(counts).toFixed(1)}% |`,
+    );
+  }
+  const total = sum.killed + sum.timeout + sum.survived + sum.noCoverage;
+  if (failedRuns > 0) console.log(`mutation: ${failedRuns} group run(s) failed`);
   console.log(
-    `| ${file} | ${counts.killed} | ${counts.timeout} | ${counts.survived} | ${counts.noCoverage} | ${score(counts).toFixed(1)}% |`,
+    `mutation: ${score(sum).toFixed(1)}% of ${total} mutants killed (${sum.survived} survived, ${sum.noCoverage} without coverage, ${sum.timeout} timed out)`,
   );
 }
-const total = sum.killed + sum.timeout + sum.survived + sum.noCoverage;
-if (failedRuns > 0) console.log(`mutation: ${failedRuns} group run(s) failed`);
-console.log(
-  `mutation: ${score(sum).toFixed(1)}% of ${total} mutants killed (${sum.survived} survived, ${sum.noCoverage} without coverage, ${sum.timeout} timed out)`,
-);
-process.exit(failedRuns > 0 ? 1 : 0);
