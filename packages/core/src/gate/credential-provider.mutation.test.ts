@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../../test/fixtures/expect-code.js";
+import type { VerifiedAgent } from "../identity/agent-token.js";
 import { TestClock } from "../testing/test-clock.js";
+import { currentAgent, currentInvocation, runWithInvocation } from "./agent-context.js";
 import { ApprovalSuspended, isApprovalSuspended } from "./approval.js";
 import { isCertificateCredential } from "./certificate-credential.js";
 import { CredentialProvider } from "./credential-provider.js";
@@ -91,5 +93,21 @@ describe("type guards", () => {
     expect(isCertificateCredential({})).toBe(false);
     expect(isCertificateCredential(null)).toBe(false);
     expect(isCertificateCredential("token")).toBe(false);
+  });
+});
+
+describe("agent context", () => {
+  it("J72: the invocation and its agent are known inside a gated run only", async () => {
+    const agent = { tokenId: "t" } as unknown as VerifiedAgent;
+    const context = { invocationId: "i", agent, tool: { name: "x", action: "read" as const } };
+    expect(currentInvocation()).toBeUndefined();
+    await expectCode(() => currentAgent(), "invalid_configuration");
+    const seen = await runWithInvocation(context, async () => {
+      await Promise.resolve();
+      return [currentInvocation(), currentAgent()];
+    });
+    expect(seen).toEqual([context, agent]);
+    expect(runWithInvocation(context, () => currentAgent())).toBe(agent);
+    expect(currentInvocation()).toBeUndefined();
   });
 });
