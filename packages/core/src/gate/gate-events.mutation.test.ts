@@ -129,6 +129,8 @@ describe("baseEvent", () => {
       }).tool;
     expect(tool("drop_db\u200b")).toEqual({ name: "drop_db\\u200b" });
     expect(tool("a\\b")).toEqual({ name: "a\\u005cb" });
+    expect(tool("\u200b\u200b")).toEqual({ name: "\\u200b\\u200b" });
+    expect(tool("")).toEqual({ name: "" });
     expect(tool("tab\there\x7f~ ")).toEqual({ name: "tab\\u0009here\\u007f~ " });
     expect(tool("ok", "srv\u0000")).toEqual({ name: "ok", server: "srv\\u0000" });
     expect(tool(42)).toEqual({ name: "42" });
@@ -176,6 +178,7 @@ describe("outcomeEvent and decisionBlock", () => {
       obligations: [{ kind: "redact", path: "x" }],
     });
     expect(block.policies).not.toBe(decision.policies);
+    expect(block.obligations).not.toBe(decision.obligations);
     expect(decisionBlock(undefined, false, "no")).toEqual({
       allowed: false,
       policies: [],
