@@ -7,6 +7,7 @@
 //   pnpm mutation                         every group of core and cedar
 //   pnpm mutation token-verifier gate     only these groups
 //   pnpm mutation --report                no run: the table of the reports already written
+//   pnpm mutation --force redaction       every mutant again, not only the changed ones
 //
 // Its last line is the score: `mutation: N% of M mutants killed (K survived, T timed out)`.
 import { spawnSync } from "node:child_process";
@@ -46,7 +47,10 @@ function countsOf(report, packageDir) {
 }
 
 const reportOnly = process.argv.includes("--report");
-const wanted = process.argv.slice(2).filter((arg) => arg !== "--report");
+// `--force` tests every mutant again. Stryker's incremental mode reuses the result of a static
+// mutant (one in a module-level constant, which every test covers) even after tests were added.
+const force = process.argv.includes("--force");
+const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const groups = (await allGroups()).filter(
   (group) => wanted.length === 0 || wanted.includes(group.name),
 );
@@ -98,7 +102,7 @@ for (const { pkg, name } of groups) {
   console.log(`::: mutation ${pkg}/${name}`);
   const run = spawnSync(
     join(ROOT, "node_modules", ".bin", "stryker"),
-    ["run", "stryker.config.mjs"],
+    ["run", "stryker.config.mjs", ...(force ? ["--force"] : [])],
     {
       cwd: packageDir,
       stdio: "inherit",
