@@ -365,3 +365,191 @@ describe("Gate approvals", () => {
     expect(asked).toHaveLength(1);
   });
 });
+
+describe("Gate, more exactly", () => {
+  const allowAll = (seen: unknown[] = []) => ({
+    evaluate: async (request: unknown) => {
+      seen.push(request);
+      return allow("ok", { policies: ["all"] });
+    },
+  });
+
+  it("an outcome's duration is measured on the gate's clock", async () => {
+    const { gate, token, events } = await makeGate();
+    await gate.invoke(
+      { tool: crmLookup, arguments: lookup, credential: await token(OPS) },
+      async () => 1,
+    );
+    expect(events().at(-1)?.outcome).toEqual({ status: "succeeded", durationMs: 0 });
+  });
+
+  it("a check with arguments validates them; the policy sees the environment and the caller's context", async () => {
+    const seen: Array<{ context: Record<string, unknown> }> = [];
+    const { gate, token } = await makeGate({ policy: allowAll(seen) as never });
+    const credential = await token(OPS);
+    const bad = await gate.check({ tool: crmLookup, arguments: { customerId: 7 }, credential });
+    expect(bad).toMatchObject({ allowed: false, code: "invalid_arguments" });
+    await gate.check({ tool: crmLookup, credential, context: { channel: "chat" } });
+    expect(seen.at(-1)?.context).toMatchObject({ channel: "chat", environment: "test" });
+    const plain = await makeGate({ policy: allowAll(seen) as never, environment: undefined });
+    await plain.gate.check({ tool: crmLookup, credential: await plain.token(OPS) });
+    expect(seen.at(-1)?.context.environment).toBe("development");
+  });
+
+  it("I69: a provider's non-string token is refused without a fingerprint", async () => {
+    const { gate, events } = await makeGate();
+    await expectCode(
+      gate.invoke(
+        { tool: crmLookup, arguments: lookup, credential: { token: async () => 42 as never } },
+        async () => 1,
+      ),
+      "token_invalid",
+    );
+    expect(events().at(-1)?.details?.tokenFingerprint).toBeUndefined();
+  });
+
+  it("an unknown obligation's denial records the decision's policies", async () => {
+    const { gate, token, events } = await makeGate({
+      policy: new FunctionPolicyClient(() =>
+        allow("ok", { policies: ["p9"], obligations: ["teleport"] }),
+      ),
+    });
+    await expectCode(
+      gate.invoke(
+        { tool: crmLookup, arguments: lookup, credential: await token(OPS) },
+        async () => 1,
+      ),
+      "access_denied",
+    );
+    expect(events().at(-1)?.decision).toMatchObject({ allowed: false, policies: ["p9"] });
+  });
+
+  it("D37: an autonomous agent's write is not held for approval; a supervised one without a provider is denied by `none`", async () => {
+    const asked: string[] = [];
+    const approvals = new CallbackApprovalProvider((request) => {
+      asked.push(request.agent);
+      return { approved: true, approver: "dana" };
+    });
+    const { gate, token } = await makeGate({ approvals, policy: allowAll() as never });
+    await gate.invoke(
+      {
+        tool: crmUpdate,
+        arguments: { customerId: "acme", note: "n" },
+        credential: await token(SUPPORT),
+      },
+      async () => 1,
+    );
+    expect(asked).toEqual([]);
+    const bare = await makeGate({ policy: allowAll() as never });
+    await expectCode(
+      bare.gate.invoke(
+        {
+          tool: crmUpdate,
+          arguments: { customerId: "acme", note: "n" },
+          credential: await bare.token(OPS),
+        },
+        async () => 1,
+      ),
+      "approval_denied",
+    );
+    const approval = bare.events().find((event) => event.type === "approval")?.approval;
+    expect(approval).toEqual({
+      approved: false,
+      approver: "none",
+      reason: "no approval provider is configured",
+    });
+    expect(bare.events().at(-1)?.decision).toMatchObject({
+      allowed: false,
+      policies: ["all"],
+      code: "approval_denied",
+    });
+  });
+
+  it("D38: an approver that answers nothing is recorded as unknown, not approved", async () => {
+    const approvals = new CallbackApprovalProvider(() => undefined as never);
+    const { gate, token, events } = await makeGate({ approvals });
+    await expectCode(
+      gate.invoke(
+        {
+          tool: crmUpdate,
+          arguments: { customerId: "acme", note: "n" },
+          credential: await token(OPS),
+        },
+        async () => 1,
+      ),
+      "approval_denied",
+    );
+    expect(events().find((event) => event.type === "approval")?.approval).toEqual({
+      approved: false,
+      approver: "unknown",
+      reason: "not approved",
+    });
+  });
+
+  it("E43: a failing sink's own error is audit_unavailable with the cause, and the denial is not written again", async () => {
+    const reported: string[] = [];
+    const cause = new AgentGateError("invalid_configuration", "disk gone");
+    const { gate, token } = await makeGate({
+      audit: {
+        write: async () => Promise.reject(cause),
+        flush: async () => {},
+        close: async () => {},
+      },
+      onAuditError: (error) => void reported.push(error.code),
+    });
+    let caught: unknown;
+    try {
+      await gate.invoke(
+        { tool: crmLookup, arguments: lookup, credential: await token(OPS) },
+        async () => 1,
+      );
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as AgentGateError).code).toBe("audit_unavailable");
+    expect((caught as AgentGateError).cause).toBe(cause);
+    expect(reported).toEqual([]);
+  });
+
+  it("C28: a policy client's own AgentGateError is policy_unavailable with the cause", async () => {
+    const cause = new AgentGateError("access_denied", "nope");
+    const { gate, token } = await makeGate({
+      policy: { evaluate: async () => Promise.reject(cause) },
+    });
+    let caught: unknown;
+    try {
+      await gate.invoke(
+        { tool: crmLookup, arguments: lookup, credential: await token(OPS) },
+        async () => 1,
+      );
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as AgentGateError).code).toBe("policy_unavailable");
+    expect((caught as AgentGateError).cause).toBe(cause);
+  });
+
+  it("G52: a schema with an empty issue list still refuses; a long issue is cut at 300 in the safe message", async () => {
+    const { gate, token } = await makeGate();
+    const credential = await token(OPS);
+    const tool = (issues: unknown[]): ToolDescriptor => ({
+      name: "crm_lookup",
+      action: "read",
+      schema: { "~standard": { version: 1, vendor: "t", validate: () => ({ issues }) } } as never,
+    });
+    await expectCode(
+      gate.invoke({ tool: tool([]), arguments: lookup, credential }, async () => 1),
+      "invalid_arguments",
+    );
+    let safe = "";
+    try {
+      await gate.invoke(
+        { tool: tool([{ message: "m".repeat(400) }]), arguments: lookup, credential },
+        async () => 1,
+      );
+    } catch (error) {
+      safe = (error as AgentGateError).safeMessage;
+    }
+    expect(safe).toHaveLength(300);
+  });
+});
