@@ -29,13 +29,31 @@ async function allGroups() {
   return groups;
 }
 
-/** Killed, survived, timed out and no-coverage counts per file from a Stryker JSON report. */
-function countsOf(report, packageDir) {
+/** The key of a mutant: where it is and what it does (the same in two runs over the same source). */
+const keyOf = ({ location: { start, end }, mutatorName, replacement }) =>
+  `${start.line}:${start.column}-${end.line}:${end.column} ${mutatorName} ${replacement}`;
+
+/**
+ * Killed, survived, timed out and no-coverage counts per file from a Stryker JSON report. With
+ * the report of a `--fast` run over the same source, a mutant either run killed counts as killed.
+ */
+function countsOf(report, packageDir, fastReport) {
   const files = {};
-  for (const [file, { mutants }] of Object.entries(report.files ?? {})) {
+  for (const [file, { source, mutants }] of Object.entries(report.files ?? {})) {
+    const fastFile = fastReport?.files?.[file];
+    const killedFast = new Set(
+      fastFile === undefined || fastFile.source !== source
+        ? []
+        : fastFile.mutants
+            .filter(({ status }) => status === "Killed" || status === "Timeout")
+            .map(keyOf),
+    );
     const counts = { killed: 0, survived: 0, timeout: 0, noCoverage: 0, other: 0 };
-    for (const { status } of mutants) {
-      if (status === "Killed") counts.killed++;
+    for (const mutant of mutants) {
+      const { status } = mutant;
+      const rescued =
+        (status === "Survived" || status === "NoCoverage") && killedFast.has(keyOf(mutant));
+      if (status === "Killed" || rescued) counts.killed++;
       else if (status === "Survived") counts.survived++;
       else if (status === "Timeout") counts.timeout++;
       else if (status === "NoCoverage") counts.noCoverage++;
@@ -46,10 +64,24 @@ function countsOf(report, packageDir) {
   return files;
 }
 
+/** The counts of a group from its reports on disk, or undefined when it has none yet. */
+function groupCounts(pkg, name) {
+  const dir = join(ROOT, "packages", pkg, "reports", "mutation");
+  const read = (file) =>
+    existsSync(join(dir, file)) ? JSON.parse(readFileSync(join(dir, file), "utf8")) : undefined;
+  const full = read(`${name}.json`);
+  const quick = read(`${name}.fast.json`);
+  const main = full ?? quick;
+  if (main === undefined) return undefined;
+  return countsOf(main, join(ROOT, "packages", pkg), full === undefined ? undefined : quick);
+}
+
 const reportOnly = process.argv.includes("--report");
 // `--force` tests every mutant again. Stryker's incremental mode reuses the result of a static
 // mutant (one in a module-level constant, which every test covers) even after tests were added.
 const force = process.argv.includes("--force");
+// `--fast` runs only the `*.mutation.test.ts` files (STRYKER_FAST, see stryker.config.mjs).
+const fast = process.argv.includes("--fast");
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const groups = (await allGroups()).filter(
   (group) => wanted.length === 0 || wanted.includes(group.name),
@@ -62,13 +94,9 @@ if (groups.length === 0) {
 if (reportOnly) {
   const totals = {};
   for (const { pkg, name } of groups) {
-    const packageDir = join(ROOT, "packages", pkg);
-    const reportFile = join(packageDir, "reports", "mutation", `${name}.json`);
-    if (!existsSync(reportFile)) {
-      console.log(`mutation ${pkg}/${name}: no report yet`);
-      continue;
-    }
-    Object.assign(totals, countsOf(JSON.parse(readFileSync(reportFile, "utf8")), packageDir));
+    const counts = groupCounts(pkg, name);
+    if (counts === undefined) console.log(`mutation ${pkg}/${name}: no report yet`);
+    else Object.assign(totals, counts);
   }
   printScores(totals, 0);
   process.exit(0);
@@ -106,16 +134,16 @@ for (const { pkg, name } of groups) {
     {
       cwd: packageDir,
       stdio: "inherit",
-      env: { ...process.env, STRYKER_GROUP: name },
+      env: { ...process.env, STRYKER_GROUP: name, ...(fast ? { STRYKER_FAST: "1" } : {}) },
     },
   );
-  const reportFile = join(packageDir, "reports", "mutation", `${name}.json`);
+  const reportFile = join(packageDir, "reports", "mutation", `${name}${fast ? ".fast" : ""}.json`);
   if (run.status !== 0 || !existsSync(reportFile)) {
     console.log(`mutation ${pkg}/${name}: Stryker failed (exit ${run.status})`);
     failedRuns++;
     continue;
   }
-  Object.assign(totals, countsOf(JSON.parse(readFileSync(reportFile, "utf8")), packageDir));
+  Object.assign(totals, groupCounts(pkg, name));
 }
 
 printScores(totals, failedRuns);
