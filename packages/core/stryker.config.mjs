@@ -6,8 +6,8 @@
 /** The groups `pnpm mutation` runs; each is a list of globs relative to this package. */
 export const GROUPS = {
   "token-verifier": ["src/identity/token-verifier.ts"],
-  // The rest of src/identity (token-verifier.ts is its own group), in three runs of a size that
-  // finishes in minutes: agents and revocation, keys and the authority, DPoP and federation.
+  // The rest of src/identity (token-verifier.ts is its own group), in three smaller runs:
+  // agents and revocation, keys and the authority, DPoP and federation.
   identity: [
     "src/identity/agent-*.ts",
     "src/identity/replay-cache.ts",
