@@ -20,7 +20,8 @@ export default {
   reporters: ["json", "clear-text", "progress"],
   jsonReporter: { fileName: "reports/mutation/cedar-policy-client.json" },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-  concurrency: 1,
-  timeoutMS: 20_000,
+  // Two test runners: the machine has two cores, shared.
+  concurrency: 2,
+  timeoutMS: 10_000,
   thresholds: { high: 90, low: 80, break: null },
 };

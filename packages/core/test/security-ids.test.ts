@@ -11,7 +11,9 @@ function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      return ["node_modules", "dist", ".turbo"].includes(entry.name) ? [] : files(path);
+      return ["node_modules", "dist", ".turbo", ".stryker-tmp", "reports"].includes(entry.name)
+        ? []
+        : files(path);
     }
     return /\.(ts|mts|mjs|js|md|cedar)$/.test(entry.name) ? [path] : [];
   });
@@ -65,5 +67,35 @@ describe("case ids", () => {
       }
     }
     expect(unresolved).toEqual([]);
+  });
+
+  it("every case in SECURITY.md names at least one test file, and each named test file exists and cites the case", () => {
+    const text = readFileSync(join(ROOT, "SECURITY.md"), "utf8");
+    const problems: string[] = [];
+    let rows = 0;
+    for (const match of text.matchAll(
+      /^\| <a id="[a-l]\d+"><\/a>\*\*([A-L]\d+)\*\*(?: \((K\d+)\))? \|.*\| ([^|]*) \|$/gm,
+    )) {
+      rows++;
+      const ids = [match[1] as string, ...(match[2] === undefined ? [] : [match[2]])];
+      const tests = [...(match[3] as string).matchAll(/`([^`]+\.test\.ts)`/g)].map(
+        (m) => m[1] as string,
+      );
+      if (tests.length === 0) problems.push(`${ids[0]}: names no test`);
+      for (const test of tests) {
+        let source: string;
+        try {
+          source = readFileSync(join(ROOT, test), "utf8");
+        } catch {
+          problems.push(`${ids[0]}: ${test} does not exist`);
+          continue;
+        }
+        if (!ids.some((id) => new RegExp(`\\b${id}\\b`).test(source))) {
+          problems.push(`${ids[0]}: ${test} does not cite it`);
+        }
+      }
+    }
+    expect(rows).toBeGreaterThanOrEqual(93);
+    expect(problems).toEqual([]);
   });
 });

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Re-checks the survivors of a Stryker JSON report against some test files, without a whole
+// Stryker run: each surviving (or uncovered) mutant is applied to a scratch copy of the package,
+// the given tests run there, and the mutant counts as killed when they fail. A quick way to see
+// that new tests kill what survived before `pnpm mutation` is run again (see MUTATION.md).
+//
+//   node scripts/mutation-recheck.mjs core reports/mutation/gate.json src/gate/x.mutation.test.ts …
+//
+// Prints each mutant as `killed` or `survived`, then `recheck: K of N survivors killed`.
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const [pkg, reportPath, ...tests] = process.argv.slice(2);
+if (pkg === undefined || reportPath === undefined || tests.length === 0) {
+  console.error("usage: mutation-recheck.mjs <package> <report.json> <test file>…");
+  process.exit(2);
+}
+const packageDir = join(ROOT, "packages", pkg);
+const report = JSON.parse(readFileSync(resolve(packageDir, reportPath), "utf8"));
+
+// A scratch copy of the package beside a copy of the root's TypeScript settings.
+const scratch = mkdtempSync(join(tmpdir(), "agentgate-recheck-"));
+const copy = join(scratch, "packages", pkg);
+cpSync(join(ROOT, "tsconfig.base.json"), join(scratch, "tsconfig.base.json"));
+cpSync(packageDir, copy, {
+  recursive: true,
+  filter: (source) => !/[/\\](node_modules|reports|\.stryker-tmp|dist|\.turbo)$/.test(source),
+});
+symlinkSync(join(packageDir, "node_modules"), join(copy, "node_modules"));
+symlinkSync(join(ROOT, "node_modules"), join(scratch, "node_modules"));
+
+/** Applies a mutant (1-based lines, 1-based columns as Stryker reports them) to `source`. */
+function apply(source, { location, replacement }) {
+  const lines = source.split("\n");
+  const offset = (at) =>
+    lines.slice(0, at.line - 1).reduce((sum, line) => sum + line.length + 1, 0) + at.column - 1;
+  return source.slice(0, offset(location.start)) + replacement + source.slice(offset(location.end));
+}
+
+let killed = 0;
+let total = 0;
+try {
+  for (const [file, { source, mutants }] of Object.entries(report.files)) {
+    const target = join(copy, file);
+    for (const mutant of mutants) {
+      if (mutant.status !== "Survived" && mutant.status !== "NoCoverage") continue;
+      total++;
+      writeFileSync(target, apply(source, mutant));
+      const run = spawnSync(
+        join(ROOT, "node_modules", ".bin", "vitest"),
+        ["run", "--config", "vitest.mutation.config.ts", ...tests],
+        { cwd: copy, encoding: "utf8", env: { ...process.env, STRYKER_GROUP: "" } },
+      );
+      const dead = run.status !== 0;
+      if (dead) killed++;
+      const line = source.split("\n")[mutant.location.start.line - 1]?.trim().slice(0, 90);
+      console.log(
+        `${dead ? "killed  " : "survived"} ${file}:${mutant.location.start.line}:${mutant.location.start.column} ${mutant.mutatorName} ${JSON.stringify(mutant.replacement).slice(0, 60)}  | ${line}`,
+      );
+    }
+    writeFileSync(target, source);
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+console.log(`recheck: ${killed} of ${total} survivors killed`);
