@@ -5,7 +5,13 @@
 
 /** The groups `pnpm mutation` runs; each is a list of globs relative to this package. */
 export const GROUPS = {
-  "token-verifier": ["src/identity/token-verifier.ts"],
+  "token-verifier": [
+    "src/identity/token-verifier.ts",
+    "src/identity/token-claims.ts",
+    "src/identity/token-header.ts",
+    "src/identity/token-checks.ts",
+    "src/identity/token-cache.ts",
+  ],
   // The rest of src/identity (token-verifier.ts is its own group), in three smaller runs:
   // agents and revocation, keys and the authority, DPoP and federation.
   identity: [
