@@ -3,7 +3,7 @@
 // a temporary folder outside the repository, points its @agentgate/* dependencies at the
 // tarballs, installs it with plain npm from the registry, builds it and runs its self-checks
 // (`npm test`, which exits non-zero on any surprise). Two more folders install the tarballs bare:
-// all six at once in an empty folder, and @agentgate/langchain with only @langchain/core beside it;
+// all of them at once in an empty folder, and @agentgate/langchain with only @langchain/core beside it;
 // and the CLI installed from its tarball writes a starter with `agentgate new`, which is built and run.
 // Every temporary folder is removed. Exits non-zero when any step fails.
 //   node scripts/starters-check.mjs [example ...]      (default: every folder under examples/)
@@ -107,14 +107,14 @@ try {
   }
 
   if (wanted.length === 0) {
-    console.log("::: the six tarballs in an empty folder");
+    console.log("::: every tarball in an empty folder");
     const bare = join(work, "bare");
     mkdirSync(bare);
     writeFileSync(
       join(bare, "package.json"),
       '{ "name": "bare", "private": true, "type": "module" }\n',
     );
-    step("npm install of all six tarballs", () =>
+    step("npm install of every tarball", () =>
       sh("npm", ["install", ...NPM_QUIET, ...Object.values(tarballs)], bare),
     );
     step("each package's root entry imports", () => {
