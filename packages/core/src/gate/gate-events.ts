@@ -68,6 +68,11 @@ export function baseEvent(
   if (facts.tokenFingerprint !== undefined) details.tokenFingerprint = facts.tokenFingerprint;
   // An mTLS caller: which certificate proved the identity (serial and SHA-256 fingerprint).
   if (agent?.certificate !== undefined) details.certificate = { ...agent.certificate };
+  // A SPIFFE JWT-SVID from a configured bundle, not an AgentGate token, proved the identity.
+  if (agent?.jwtSvid !== undefined) {
+    details.credential = "jwt-svid";
+    details.trustBundle = agent.jwtSvid.trustDomain;
+  }
   if (Object.keys(details).length > 0) event.details = details;
   return event;
 }

@@ -7,6 +7,7 @@ import type { AgentRecord } from "../identity/agent-record.js";
 import type { AgentRegistry } from "../identity/agent-registry.js";
 import type { IssuedToken, VerifiedAgent } from "../identity/agent-token.js";
 import type { Authority, DelegateOptions } from "../identity/authority.js";
+import { type JwtSvidBundle, jwtSvidBundleFor, verifyJwtSvid } from "../identity/jwt-svid.js";
 import type { TokenVerifier } from "../identity/token-verifier.js";
 import { type UsableAgentToken, verifyAgentToken } from "../identity/verify-agent-token.js";
 import { boundedCopy, type CopyBounds, deepFreeze } from "../internal/bounded-copy.js";
@@ -47,6 +48,16 @@ export interface GateOptions {
   readonly verifier: TokenVerifier;
   /** Accepts mTLS client certificates as credentials (`x509CertificateAuthenticator`). */
   readonly certificates?: CertificateAuthenticator;
+  /**
+   * SPIFFE trust bundles (`JwtSvidBundle.fromJwks`, from a SPIRE server's bundle endpoint)
+   * whose JWT-SVIDs the gate accepts as call credentials besides AgentGate tokens, whichever
+   * adapter brought the call: verified against the bundle of the SVID's trust domain (`verifyJwtSvid`: ES256, ES384
+   * or RS256, a `kid` of the bundle, `aud` this gate's audience alone, `exp`), then the same
+   * registry, revocation (the verifier's list), supervision and proof-of-possession checks as a
+   * token (SECURITY.md P132–P135). Audit events say `details.credential: "jwt-svid"`. Default:
+   * none, and a JWT-SVID is refused like any foreign token.
+   */
+  readonly spiffeBundles?: readonly JwtSvidBundle[];
   /**
    * Refuse bearer-only tokens: every call must prove possession of a key (a DPoP-bound or
    * call-proof-bound token, `cnf.jkt`), of a certificate (a certificate-bound token over mTLS,
@@ -364,9 +375,28 @@ export class Gate {
       const credential = credentialOf(facts.invocation);
       const token = typeof credential === "string" ? credential : await credential;
       try {
-        facts.agent = await this.#options.verifier.verify(token, {
-          audience: this.#options.audience,
-        });
+        const bundle = this.#jwtSvidBundle(token);
+        if (bundle === undefined) {
+          facts.agent = await this.#options.verifier.verify(token, {
+            audience: this.#options.audience,
+          });
+        } else {
+          try {
+            await verifyJwtSvid(token, {
+              bundle,
+              registry: this.#options.registry,
+              audience: this.#options.audience,
+              revocations: this.#options.verifier.revocations,
+              clock: this.#clock,
+              onVerified: (verified) => {
+                facts.agent = verified;
+              },
+            });
+          } catch (svidError) {
+            // Named the caller: the registry's answer does not replace the denial (as for a token).
+            if (facts.agent === undefined) throw svidError;
+          }
+        }
       } catch (authError) {
         facts.tokenFingerprint =
           typeof token === "string" ? await tokenFingerprint(token) : undefined;
@@ -404,6 +434,14 @@ export class Gate {
   async close(): Promise<void> {
     await this.#options.audit.close();
     await this.#options.policy.close?.();
+  }
+
+  /** The configured bundle `token` is a JWT-SVID of, if any (throws for an unknown trust domain). */
+  #jwtSvidBundle(token: string): JwtSvidBundle | undefined {
+    const bundles = this.#options.spiffeBundles;
+    return bundles === undefined || bundles.length === 0
+      ? undefined
+      : jwtSvidBundleFor(token, bundles);
   }
 
   #authenticateCertificate(
@@ -453,6 +491,12 @@ export class Gate {
           onVerified: (verified) => {
             facts.agent = verified;
           },
+          ...(this.#options.spiffeBundles === undefined
+            ? {}
+            : {
+                spiffeBundles: this.#options.spiffeBundles,
+                revocations: this.#options.verifier.revocations,
+              }),
         }));
       } catch (error) {
         if (facts.agent === undefined)

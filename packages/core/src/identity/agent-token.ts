@@ -85,6 +85,12 @@ export interface VerifiedAgent {
    */
   readonly certificate?: CertificateEvidence;
   /**
+   * Present when a SPIFFE JWT-SVID from a configured trust bundle, not an AgentGate token,
+   * proved the identity (`GateOptions.spiffeBundles`): the bundle's trust domain, which audit
+   * events record as `details.credential`. `tokenId` is then `jwt-svid:<jti or digest>`.
+   */
+  readonly jwtSvid?: { readonly trustDomain: string };
+  /**
    * What the token is bound to (RFC 7800 `cnf`): a key (`jkt`, RFC 9449 §6), usable only with a
    * proof signed by that key (`verifyDpopProof`, `verifyCallProof`), or a client certificate
    * (`x5t#S256`, RFC 8705 §3), usable only over mTLS with that certificate.

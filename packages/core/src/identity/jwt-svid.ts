@@ -3,7 +3,7 @@ import { type Clock, systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { AgentId } from "./agent-id.js";
 import type { AgentRegistry } from "./agent-registry.js";
-import type { VerifiedAgent } from "./agent-token.js";
+import { AGENT_TOKEN_TYPE, type VerifiedAgent } from "./agent-token.js";
 import type { RevocationList } from "./revocation-list.js";
 import { printable, refuse } from "./token-checks.js";
 import { decodeSegment, fromJoseError, splitCompact } from "./token-header.js";
@@ -82,6 +82,41 @@ export interface VerifyJwtSvidOptions {
   readonly clockSkewSeconds?: number;
   /** Longest accepted `exp - iat` when `iat` is present, in seconds (default 3600). */
   readonly maxLifetimeSeconds?: number;
+  /** Called with the proven identity before the registry is asked (as `verifyAgentToken`'s). */
+  readonly onVerified?: (agent: VerifiedAgent) => void;
+}
+
+/**
+ * @internal Which configured bundle `token` is a JWT-SVID of, read from its unverified header
+ * and `sub` (nothing is trusted until {@link verifyJwtSvid} has checked it against that bundle):
+ * `undefined` for an AgentGate token (`typ` `agent+jwt`) or anything that does not decode, left
+ * to the token verifier to refuse. A JWT-SVID of a trust domain with no bundle here is refused
+ * (`token_invalid`, `details.check` `sub`): no other bundle's keys are ever tried.
+ */
+export function jwtSvidBundleFor(
+  token: string,
+  bundles: readonly JwtSvidBundle[],
+): JwtSvidBundle | undefined {
+  let sub: unknown;
+  try {
+    const [headerPart, payloadPart] = splitCompact(token, 8192);
+    const { typ } = decodeSegment(headerPart, "header", 2);
+    if (typ === AGENT_TOKEN_TYPE || !(typ === undefined || typ === "JWT" || typ === "JOSE"))
+      return undefined;
+    sub = decodeSegment(payloadPart, "claims", 4).sub;
+  } catch {
+    return undefined;
+  }
+  const trustDomain = typeof sub === "string" ? AgentId.tryParse(sub)?.trustDomain : undefined;
+  if (trustDomain === undefined) throw refuse("sub", "sub is not a canonical agent id");
+  const bundle = bundles.find((candidate) => candidate.trustDomain === trustDomain);
+  if (bundle === undefined) {
+    throw refuse(
+      "sub",
+      `no SPIFFE bundle is configured for trust domain ${printable(trustDomain)}`,
+    );
+  }
+  return bundle;
 }
 
 /**
@@ -162,6 +197,9 @@ export async function verifyJwtSvid(
       : `jwt-svid:${await sha256Hex(token)}`;
   const id = agentId.toString();
   const revocations = options.revocations;
+  // A list whose source went away denies, as for tokens (revocation_unavailable).
+  const unavailable = revocations?.unavailable?.();
+  if (unavailable !== undefined) throw unavailable;
   if (revocations?.isRevoked("agent", id) === true) {
     throw refuse("revoked", `Agent ${id} is revoked.`, "agent_revoked", { agent: id });
   }
@@ -182,7 +220,9 @@ export async function verifyJwtSvid(
     issuedAt: isNumericDate(iat) ? iat : Math.floor(seconds),
     expiresAt: exp,
     attributes: Object.freeze({ owner: "", supervision: "autonomous" as const }),
+    jwtSvid: Object.freeze({ trustDomain: options.bundle.trustDomain }),
   });
+  options.onVerified?.(provisional);
   const { record } = await checkAgentChain(provisional, options.registry, clock);
   const agent = Object.freeze({
     ...provisional,

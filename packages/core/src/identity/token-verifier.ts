@@ -147,6 +147,11 @@ export class TokenVerifier {
     return verified;
   }
 
+  /** The revocation list checked on every verification, when there is one. */
+  get revocations(): RevocationList | undefined {
+    return this.#options.revocations;
+  }
+
   /** Drops every cached verification (for example after the key set changed). */
   clearCache(): void {
     this.#cache.clear();

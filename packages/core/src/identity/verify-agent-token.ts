@@ -3,6 +3,8 @@ import { AgentGateError, isAgentGateError } from "../errors.js";
 import { type AgentRecord, isAgentExpired } from "./agent-record.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import type { VerifiedAgent } from "./agent-token.js";
+import { type JwtSvidBundle, jwtSvidBundleFor, verifyJwtSvid } from "./jwt-svid.js";
+import type { RevocationList } from "./revocation-list.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 /** What {@link verifyAgentToken} checks against. */
@@ -20,6 +22,15 @@ export interface VerifyAgentTokenOptions {
    * caller that audits refusals learns who was refused even when the registry refuses.
    */
   readonly onVerified?: (agent: VerifiedAgent) => void;
+  /**
+   * SPIFFE trust bundles (SPIRE's JWT authorities) whose JWT-SVIDs are accepted as well as
+   * AgentGate tokens: a credential with `typ` `JWT`, `JOSE` or none is verified by
+   * `verifyJwtSvid` against the bundle of its `sub`'s trust domain, then goes through the same
+   * registry checks (SECURITY.md P132). Default: none, and such a credential is refused.
+   */
+  readonly spiffeBundles?: readonly JwtSvidBundle[];
+  /** Checked for a JWT-SVID's agent and id; pass the verifier's own (`verifier.revocations`). */
+  readonly revocations?: RevocationList;
 }
 
 /** A token that a gate would accept: who it proves, and the acting agent's registration. */
@@ -43,6 +54,8 @@ export interface UsableAgentToken {
  * token, its key and every agent of its chain), then checks every agent of the chain in the
  * registry: unregistered (`agent_unknown`), suspended (`agent_suspended`) or expired
  * (`agent_expired`) agents are refused (B22, D37). A failing registry is `registry_unavailable`.
+ * With `spiffeBundles`, a SPIFFE JWT-SVID of one of their trust domains is accepted too, through
+ * `verifyJwtSvid` and the same registry checks.
  *
  * @example
  * ```ts
@@ -54,6 +67,19 @@ export async function verifyAgentToken(
   token: string,
   options: VerifyAgentTokenOptions,
 ): Promise<UsableAgentToken> {
+  const bundles = options.spiffeBundles;
+  const bundle =
+    bundles === undefined || bundles.length === 0 ? undefined : jwtSvidBundleFor(token, bundles);
+  if (bundle !== undefined) {
+    return verifyJwtSvid(token, {
+      bundle,
+      registry: options.registry,
+      audience: options.audience,
+      ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.onVerified === undefined ? {} : { onVerified: options.onVerified }),
+    });
+  }
   const agent = await options.verifier.verify(token, { audience: options.audience });
   options.onVerified?.(agent);
   return checkAgentChain(agent, options.registry, options.clock);

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { JSONWebKeySet } from "jose";
 import { AUDIT_SCHEMA_VERSION } from "../audit/audit-event.js";
 import type { AuditSink } from "../audit/audit-sink.js";
 import { systemClock } from "../clock.js";
@@ -11,6 +13,7 @@ import { Gate, type GateOptions } from "../gate/gate.js";
 import type { AgentRegistry } from "../identity/agent-registry.js";
 import { Authority } from "../identity/authority.js";
 import type { ExternalIssuerConfig } from "../identity/external-issuer.js";
+import { JwtSvidBundle } from "../identity/jwt-svid.js";
 import type { RevocationList } from "../identity/revocation-list.js";
 import type { SigningAlgorithm } from "../identity/signing-key.js";
 import { randomId } from "../internal/random-id.js";
@@ -56,6 +59,13 @@ export interface GateConfig {
    * accepts as `subject_token`: issuer URL, expected audience, claim mapping.
    */
   readonly trustedIssuers?: readonly ExternalIssuerConfig[];
+  /**
+   * SPIFFE trust bundles whose JWT-SVIDs the gate accepts as agent credentials
+   * (`GateOptions.spiffeBundles`): per trust domain, the JWKS of SPIRE's JWT authorities, inline
+   * (`jwks`) or in a file (`jwksPath`, relative to the directory), such as the output of
+   * `spire-server bundle show -format spiffe`. The `createGate` option of the same name wins.
+   */
+  readonly spiffeBundles?: readonly SpiffeBundleConfig[];
   /** Where `agentgate serve` is reached (`agentgate init --public-url`). */
   readonly publicUrl?: string;
   /** Algorithm of newly generated signing keys (`agentgate init --algorithm`). Default `EdDSA`. */
@@ -80,6 +90,16 @@ export interface GateConfig {
   readonly database?: string;
   /** The PostgreSQL schema of AgentGate's tables, with `database`. Default `agentgate`. */
   readonly databaseSchema?: string;
+}
+
+/** One entry of `spiffeBundles` in `config.json`: a trust domain and its bundle, inline or in a file. */
+export interface SpiffeBundleConfig {
+  /** The SPIFFE trust domain, e.g. `spire.acme.example`. */
+  readonly trustDomain: string;
+  /** The bundle's JWKS (keys with `use: "jwt-svid"` count). Exactly one of `jwks`, `jwksPath`. */
+  readonly jwks?: { readonly keys: readonly Record<string, unknown>[] };
+  /** A file holding that JWKS, relative to the gate's directory. */
+  readonly jwksPath?: string;
 }
 
 /** `audit` in `config.json`: the witness that cosigns the log, and how often it is asked. */
@@ -172,6 +192,8 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       `${join(directory, "config.json")}: requireProofOfPossession must be true or false.`,
     );
   }
+  const spiffeBundles =
+    options.spiffeBundles ?? (await spiffeBundlesFrom(config?.spiffeBundles, directory));
   const database = options.database ?? config?.database;
   const stores =
     database === undefined
@@ -260,7 +282,62 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
     ...(timeZone === undefined ? {} : { timeZone }),
     ...(environment === undefined ? {} : { environment }),
     ...(requireProofOfPossession === undefined ? {} : { requireProofOfPossession }),
+    ...(spiffeBundles === undefined ? {} : { spiffeBundles }),
   });
+}
+
+/**
+ * `config.json`'s `spiffeBundles`, imported; any fault is `invalid_configuration` naming the file
+ * and the entry, at start-up.
+ */
+async function spiffeBundlesFrom(
+  entries: unknown,
+  directory: string,
+): Promise<JwtSvidBundle[] | undefined> {
+  if (entries === undefined) return undefined;
+  const file = join(directory, "config.json");
+  const invalid = (key: string, reason: string, cause?: unknown) =>
+    new AgentGateError("invalid_configuration", `${file}: ${key} ${reason}.`, {
+      ...(cause === undefined ? {} : { cause }),
+    });
+  if (!Array.isArray(entries)) throw invalid("spiffeBundles", "must be a list");
+  const bundles: JwtSvidBundle[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const key = `spiffeBundles[${index}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+      throw invalid(key, "must be an object");
+    const { trustDomain, jwks, jwksPath, ...rest } = entry as Record<string, unknown>;
+    const extra = Object.keys(rest);
+    if (extra.length > 0) throw invalid(key, `has an unknown key: ${extra.join(", ")}`);
+    if (typeof trustDomain !== "string") throw invalid(`${key}.trustDomain`, "must be a string");
+    if (bundles.some((bundle) => bundle.trustDomain === trustDomain))
+      throw invalid(`${key}.trustDomain`, `names ${trustDomain} twice`);
+    if ((jwks === undefined) === (jwksPath === undefined))
+      throw invalid(key, "needs exactly one of jwks and jwksPath");
+    let set: unknown = jwks;
+    if (jwksPath !== undefined) {
+      if (typeof jwksPath !== "string" || jwksPath.length === 0)
+        throw invalid(`${key}.jwksPath`, "must be a file name");
+      const path = isAbsolute(jwksPath) ? jwksPath : join(directory, jwksPath);
+      try {
+        set = JSON.parse(await readFile(path, "utf8"));
+      } catch (error) {
+        throw invalid(`${key}.jwksPath`, `(${path}) is not a readable JSON file`, error);
+      }
+    }
+    if (typeof set !== "object" || set === null || !Array.isArray((set as { keys?: unknown }).keys))
+      throw invalid(key, "is not a JWKS (no keys list)");
+    try {
+      bundles.push(await JwtSvidBundle.fromJwks(trustDomain, set as JSONWebKeySet));
+    } catch (error) {
+      throw invalid(
+        key,
+        `is not a usable bundle: ${error instanceof Error ? error.message : String(error)}`,
+        error,
+      );
+    }
+  }
+  return bundles;
 }
 
 /** The stores' audit sink, whose close also ends the stores' connections (the gate closes it). */

@@ -30,6 +30,7 @@ export {
   type CreateGateOptions,
   createGate,
   type GateConfig,
+  type SpiffeBundleConfig,
 } from "./create-gate.js";
 export {
   type AuditAnchorStatus,
