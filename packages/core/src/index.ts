@@ -110,6 +110,7 @@ export {
 } from "./identity/external-issuer.js";
 export {
   JwtSvidBundle,
+  jwtSvidBundleFor,
   type VerifyJwtSvidOptions,
   verifyJwtSvid,
 } from "./identity/jwt-svid.js";

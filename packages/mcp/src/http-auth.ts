@@ -1,10 +1,16 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
+  AgentGateError,
+  type AgentRegistry,
   type CertificateAuthenticator,
   isAgentGateError,
+  type JwtSvidBundle,
+  jwtSvidBundleFor,
   type ReplayCache,
   type TokenVerifier,
+  type VerifiedAgent,
   verifyDpopProof,
+  verifyJwtSvid,
 } from "@agentgate/core";
 import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
@@ -22,6 +28,23 @@ export interface McpAuthOptions {
    * {@link mtlsServerOptions} so the TLS handshake already requires one.
    */
   readonly certificates?: CertificateAuthenticator;
+  /**
+   * SPIFFE trust bundles (`JwtSvidBundle.fromJwks`) whose SPIRE JWT-SVIDs are accepted as
+   * bearers besides AgentGate tokens, routed exactly as the gate routes them
+   * (`jwtSvidBundleFor`): a credential with `typ` `JWT`, `JOSE` or none goes to `verifyJwtSvid`
+   * with the bundle of its `sub`'s trust domain, the verifier's revocation list and
+   * {@link McpAuthOptions.registry}. Pass the gate's own bundles: the gate verifies the SVID
+   * again on every call. A JWT-SVID is a bearer credential, refused when `dpop.required`.
+   * Default: none, and a JWT-SVID is refused (401) like any foreign token (SECURITY.md P132).
+   */
+  readonly spiffeBundles?: readonly JwtSvidBundle[];
+  /**
+   * Where a JWT-SVID's agent must be registered, not suspended and not expired (the gate's
+   * registry). Required with `spiffeBundles`: without it `mcpTokenVerifier` throws
+   * `invalid_configuration` and `authenticateRequest` refuses every bearer. AgentGate tokens are
+   * checked against the registry by the gate.
+   */
+  readonly registry?: AgentRegistry;
   /**
    * DPoP (RFC 9449): where proofs' `jti`s are remembered (a `MemoryReplayCache` shared by every
    * request of this server), the allowed `iat` distance in seconds (default 60), and whether
@@ -58,16 +81,20 @@ export interface RequestFacts {
 
 /**
  * An `OAuthTokenVerifier` for the MCP SDK's `requireBearerAuth` (Express): verifies AgentGate
- * tokens for this server's audience and returns `AuthInfo` with the numeric `expiresAt` the SDK
- * requires. A bad token is an `InvalidTokenError` carrying only the safe reason.
+ * tokens (and, with `spiffeBundles`, SPIRE JWT-SVIDs) for this server's audience and returns
+ * `AuthInfo` with the numeric `expiresAt` the SDK requires; its `token` is the credential as
+ * presented, which the guarded server hands to the gate to verify again on every call. A bad
+ * token is an `InvalidTokenError` carrying only the safe reason.
  */
 export function mcpTokenVerifier(options: McpAuthOptions): {
   verifyAccessToken(token: string, request?: RequestFacts): Promise<AuthInfo>;
 } {
+  if ((options.spiffeBundles?.length ?? 0) > 0 && options.registry === undefined)
+    throw missingRegistry();
   return {
     async verifyAccessToken(token: string, request?: RequestFacts): Promise<AuthInfo> {
       try {
-        const agent = await options.verifier.verify(token, { audience: options.audience });
+        const agent = await verifyCredential(token, options);
         const dpop = options.dpop;
         const cnf = agent.confirmation;
         let possession: Record<string, string> = {};
@@ -98,7 +125,11 @@ export function mcpTokenVerifier(options: McpAuthOptions): {
           }
           possession = { [PROOF_OF_POSSESSION_KEY]: "mtls", [PROOF_THUMBPRINT_KEY]: presented };
         } else if (dpop?.required === true) {
-          throw new InvalidTokenError("This server accepts only DPoP-bound tokens.");
+          throw new InvalidTokenError(
+            agent.jwtSvid === undefined
+              ? "This server accepts only DPoP-bound tokens."
+              : "A JWT-SVID is a bearer credential: this server accepts only DPoP-bound tokens.",
+          );
         }
         return {
           token,
@@ -120,6 +151,33 @@ export function mcpTokenVerifier(options: McpAuthOptions): {
       }
     },
   };
+}
+
+/**
+ * The bearer's identity, routed as the gate routes it: a JWT-SVID of a configured bundle through
+ * `verifyJwtSvid`, anything else through the token verifier.
+ */
+async function verifyCredential(token: string, options: McpAuthOptions): Promise<VerifiedAgent> {
+  const bundles = options.spiffeBundles;
+  const bundle =
+    bundles === undefined || bundles.length === 0 ? undefined : jwtSvidBundleFor(token, bundles);
+  if (bundle === undefined) return options.verifier.verify(token, { audience: options.audience });
+  if (options.registry === undefined) throw missingRegistry();
+  const revocations = options.verifier.revocations;
+  const { agent } = await verifyJwtSvid(token, {
+    bundle,
+    registry: options.registry,
+    audience: options.audience,
+    ...(revocations === undefined ? {} : { revocations }),
+  });
+  return agent;
+}
+
+function missingRegistry(): AgentGateError {
+  return new AgentGateError(
+    "invalid_configuration",
+    "McpAuthOptions.spiffeBundles needs the registry option.",
+  );
 }
 
 /**
@@ -175,7 +233,12 @@ export async function authenticateRequest(
         ...(thumbprint === undefined ? {} : { certificateThumbprint: thumbprint }),
       });
     } catch (error) {
-      description = error instanceof Error ? error.message : "invalid token";
+      // A configuration error (spiffeBundles without a registry) shows only its safe reason.
+      description = isAgentGateError(error)
+        ? error.safeMessage
+        : error instanceof Error
+          ? error.message
+          : "invalid token";
     }
   }
   const metadata =

@@ -1,5 +1,5 @@
 import { allow, deny, FunctionPolicyClient } from "@agentgate/core";
-import { createTestGate } from "@agentgate/core/testing";
+import { createTestGate, type TestGateOptions } from "@agentgate/core/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -19,8 +19,12 @@ export const policy = new FunctionPolicyClient((request) => {
   return deny("not permitted", { policies: ["default"] });
 });
 
-export async function setup(audience = CRM) {
+export async function setup(
+  audience = CRM,
+  gateOptions: Pick<TestGateOptions, "spiffeBundles"> = {},
+) {
   const { registry, authority, audit, gate, credentials } = await createTestGate({
+    ...gateOptions,
     audience,
     policy,
     agents: [

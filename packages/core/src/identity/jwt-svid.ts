@@ -87,11 +87,21 @@ export interface VerifyJwtSvidOptions {
 }
 
 /**
- * @internal Which configured bundle `token` is a JWT-SVID of, read from its unverified header
- * and `sub` (nothing is trusted until {@link verifyJwtSvid} has checked it against that bundle):
- * `undefined` for an AgentGate token (`typ` `agent+jwt`) or anything that does not decode, left
- * to the token verifier to refuse. A JWT-SVID of a trust domain with no bundle here is refused
- * (`token_invalid`, `details.check` `sub`): no other bundle's keys are ever tried.
+ * Which configured bundle `token` is a JWT-SVID of, read from its unverified header and `sub`
+ * (nothing is trusted until {@link verifyJwtSvid} has checked it against that bundle): the
+ * routing the gate and `verifyAgentToken` use, for a bearer check in front of a gate (an MCP
+ * server over HTTP) to route a credential exactly as the gate will. `undefined` for an AgentGate
+ * token (`typ` `agent+jwt`) or anything that does not decode, left to the token verifier to
+ * refuse. A JWT-SVID of a trust domain with no bundle here is refused (`token_invalid`,
+ * `details.check` `sub`): no other bundle's keys are ever tried.
+ *
+ * @example
+ * ```ts
+ * const bundle = jwtSvidBundleFor(credential, bundles);
+ * const { agent } = bundle === undefined
+ *   ? { agent: await verifier.verify(credential, { audience }) }
+ *   : await verifyJwtSvid(credential, { bundle, registry, audience, revocations: verifier.revocations });
+ * ```
  */
 export function jwtSvidBundleFor(
   token: string,
