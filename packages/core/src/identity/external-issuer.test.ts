@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { expectCode } from "../../test/fixtures/expect-code.js";
 import { AUDIENCE, ISSUER, makeIdentity, SUPPORT } from "../../test/fixtures/identity.js";
 import { IDP_CLIENT, startIdp } from "../../test/fixtures/oidc-idp.js";
+import { TestClock } from "../testing/index.js";
 import { ExternalIssuer } from "./external-issuer.js";
 
 const idps: { close: () => Promise<void> }[] = [];
@@ -101,6 +102,25 @@ describe("users of an enterprise IdP as principals (oidc-provider standing in fo
       authority.exchange(idToken, actor.token, { audience: AUDIENCE }),
       "delegation_invalid",
     );
+  });
+
+  it("a user disabled at the IdP gets no new token; one already issued works until its exp, then never", async () => {
+    const idp = await startIdp();
+    idps.push(idp);
+    const clock = new TestClock(Date.now());
+    const trusted = await ExternalIssuer.discover(
+      { issuer: idp.issuer, audience: IDP_CLIENT },
+      { allowInsecureMetadataUrls: true, minRefreshSeconds: 0, clock },
+    );
+    const before = await idp.login("alice");
+    idp.disable("alice");
+    // Not instant: the IdP refuses a new sign-in at once...
+    await expect(idp.login("alice")).rejects.toThrow();
+    // ...but a token it issued before stays valid until it expires (the README says so).
+    const user = await trusted.verify(before);
+    expect(user.id).toBe("user:alice@acme.example");
+    clock.set((user.expiresAt + 61) * 1000);
+    await expectCode(trusted.verify(before), "token_expired");
   });
 
   it("follows the IdP's key rotation: a token signed by a new key fetches the JWKS again", async () => {
