@@ -58,6 +58,20 @@ describe("call proofs (stdio and in-memory MCP)", () => {
     expect(await check(verifyCallProof(proof, options))).toBe("token_invalid/jti");
   });
 
+  it("M110: the replay is refused with a shared replay cache that answers asynchronously too", async () => {
+    const clock = new TestClock("2026-01-05T10:00:00Z");
+    const key = await generateDpopKey();
+    const memory = new MemoryReplayCache({ clock });
+    // As a PostgreSQL replay cache answers: a promise, which a missing await would read as true.
+    const replay = {
+      remember: async (id: string, expiresAt: number) => memory.remember(id, expiresAt),
+    };
+    const options = { ...CALL, accessToken: TOKEN, replay, clock };
+    const proof = await createCallProof(key, { ...CALL, accessToken: TOKEN, clock });
+    expect(await check(verifyCallProof(proof, options))).toBe("ok");
+    expect(await check(verifyCallProof(proof, options))).toBe("token_invalid/jti");
+  });
+
   it("M111: clock skew within the window is accepted, beyond it refused, either way", async () => {
     const clock = new TestClock("2026-01-05T10:00:00Z");
     const key = await generateDpopKey();

@@ -1,15 +1,8 @@
-import {
-  base64url,
-  type CryptoKey,
-  calculateJwkThumbprint,
-  EmbeddedJWK,
-  type JWK,
-  jwtVerify,
-  SignJWT,
-} from "jose";
+import { base64url, type CryptoKey, calculateJwkThumbprint, SignJWT } from "jose";
 import { type Clock, systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { accessTokenHash, type DpopKey } from "./dpop.js";
+import { rememberProofJti, verifyProofJwt } from "./proof-jwt.js";
 import type { ReplayCache } from "./replay-cache.js";
 
 /**
@@ -40,8 +33,6 @@ export interface VerifyCallProofOptions extends CallProofRequest {
   readonly clock?: Clock;
 }
 
-const ALGORITHMS = ["ES256", "EdDSA"] as const;
-const MAX_PROOF_BYTES = 4096;
 const MAX_DEPTH = 64;
 
 /**
@@ -97,23 +88,9 @@ export async function verifyCallProof(
   proof: string | undefined,
   options: VerifyCallProofOptions,
 ): Promise<string> {
-  if (typeof proof !== "string" || proof.length === 0) throw refuse("proof", "no call proof");
-  if (proof.length > MAX_PROOF_BYTES) throw refuse("proof", "the call proof is too large");
   const clock = options.clock ?? systemClock;
   const window = options.windowSeconds ?? 60;
-  let payload: Record<string, unknown>;
-  let jwk: JWK | undefined;
-  try {
-    const verified = await jwtVerify(proof, EmbeddedJWK, {
-      typ: CALL_PROOF_TYPE,
-      algorithms: [...ALGORITHMS],
-    });
-    payload = verified.payload;
-    jwk = verified.protectedHeader.jwk;
-  } catch (error) {
-    throw refuse("proof", "the call proof does not verify", error);
-  }
-  if (jwk === undefined || "d" in jwk) throw refuse("proof", "the proof's jwk is not a public key");
+  const { payload, jwk } = await verifyProofJwt(proof, CALL_PROOF_TYPE, "proof", refuse);
   if (payload.mcp_method !== options.method)
     throw refuse("method", "the proof is for another method");
   if (payload.mcp_tool !== options.tool) throw refuse("tool", "the proof is for another tool");
@@ -131,13 +108,7 @@ export async function verifyCallProof(
   if (typeof payload.iat !== "number" || Math.abs(payload.iat - now) > window) {
     throw refuse("iat", `the proof's iat is more than ${window}s from now`);
   }
-  if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > 128) {
-    throw refuse("jti", "the proof has no usable jti");
-  }
-  // Last, so a proof refused for another reason does not burn its jti.
-  if (!options.replay.remember(`call:${payload.jti}`, payload.iat + window)) {
-    throw refuse("jti", "the call proof was already used");
-  }
+  await rememberProofJti(payload, options.replay, "call", window, refuse);
   return calculateJwkThumbprint(jwk);
 }
 

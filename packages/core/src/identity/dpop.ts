@@ -2,15 +2,14 @@ import {
   base64url,
   type CryptoKey,
   calculateJwkThumbprint,
-  EmbeddedJWK,
   exportJWK,
   generateKeyPair,
   type JWK,
-  jwtVerify,
   SignJWT,
 } from "jose";
 import { type Clock, systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
+import { rememberProofJti, verifyProofJwt } from "./proof-jwt.js";
 import type { ReplayCache } from "./replay-cache.js";
 
 /** The `typ` of a DPoP proof (RFC 9449 §4.2). */
@@ -43,9 +42,6 @@ export interface VerifyDpopProofOptions {
   readonly windowSeconds?: number;
   readonly clock?: Clock;
 }
-
-const ALGORITHMS = ["ES256", "EdDSA"] as const;
-const MAX_PROOF_BYTES = 4096;
 
 /** A fresh DPoP key pair (ES256 by default, as most DPoP servers accept). */
 export async function generateDpopKey(alg: "ES256" | "EdDSA" = "ES256"): Promise<DpopKey> {
@@ -100,23 +96,9 @@ export async function verifyDpopProof(
   proof: string | undefined,
   options: VerifyDpopProofOptions,
 ): Promise<void> {
-  if (typeof proof !== "string" || proof.length === 0) throw refuse("dpop", "no DPoP proof");
-  if (proof.length > MAX_PROOF_BYTES) throw refuse("dpop", "the DPoP proof is too large");
   const clock = options.clock ?? systemClock;
   const window = options.windowSeconds ?? 60;
-  let payload: Record<string, unknown>;
-  let jwk: JWK | undefined;
-  try {
-    const verified = await jwtVerify(proof, EmbeddedJWK, {
-      typ: DPOP_PROOF_TYPE,
-      algorithms: [...ALGORITHMS],
-    });
-    payload = verified.payload;
-    jwk = verified.protectedHeader.jwk;
-  } catch (error) {
-    throw refuse("dpop", "the DPoP proof does not verify", error);
-  }
-  if (jwk === undefined || "d" in jwk) throw refuse("dpop", "the proof's jwk is not a public key");
+  const { payload, jwk } = await verifyProofJwt(proof, DPOP_PROOF_TYPE, "dpop", refuse);
   if (payload.htm !== options.method.toUpperCase()) throw refuse("htm", "htm is not the method");
   if (payload.htu !== targetUri(options.url)) throw refuse("htu", "htu is not this URL");
   const now = clock.now() / 1000;
@@ -129,13 +111,7 @@ export async function verifyDpopProof(
   if ((await calculateJwkThumbprint(jwk)) !== options.jkt) {
     throw refuse("jkt", "the proof is not signed by the key the token is bound to");
   }
-  if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > 128) {
-    throw refuse("jti", "the proof has no usable jti");
-  }
-  // Last, so a proof refused for another reason does not burn its jti.
-  if (!(await options.replay.remember(`dpop:${payload.jti}`, payload.iat + window))) {
-    throw refuse("jti", "the DPoP proof was already used");
-  }
+  await rememberProofJti(payload, options.replay, "dpop", window, refuse);
 }
 
 /** The URL without query and fragment, as `htu` compares (RFC 9449 §4.3, step 9). */
