@@ -5,7 +5,7 @@ import {
   auditOrigin,
   CheckpointKey,
   CompactRange,
-  consistencyProof,
+  CosignedRange,
   cosignedCheckpoint,
   type WitnessClient,
 } from "@agentgate/core/node";
@@ -70,16 +70,16 @@ export class PostgresAuditLog implements AuditSink {
   #seq = 0;
   #prev = GENESIS_HASH;
   #tree = new CompactRange();
-  #leaves: Buffer[] = [];
+  // The tree at the size the witness last cosigned, and the leaves after it (bounded memory).
+  #anchor = new CosignedRange();
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
   #failure: AgentGateError | undefined;
   #reconnecting: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #checkpointed = 0;
-  #cosignedSize = 0;
   #witnessBusy: Promise<void> | undefined;
-  #latest: { readonly note: string; readonly size: number } | undefined;
+  #latest: { readonly note: string; readonly tree: CompactRange } | undefined;
   readonly #ticker: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
@@ -167,7 +167,7 @@ export class PostgresAuditLog implements AuditSink {
 
   /** Where the chain stands with its witness. */
   get anchor(): { readonly cosignedSize: number; readonly unanchored: number } {
-    return { cosignedSize: this.#cosignedSize, unanchored: this.#seq - this.#cosignedSize };
+    return { cosignedSize: this.#anchor.size, unanchored: this.#seq - this.#anchor.size };
   }
 
   write(event: AuditEvent): Promise<void> {
@@ -260,9 +260,11 @@ export class PostgresAuditLog implements AuditSink {
     this.#seq = tree.size;
     this.#prev = prev;
     this.#tree = tree;
-    this.#leaves = leaves;
     this.#checkpointed = last === undefined ? 0 : Number(last.size);
-    this.#cosignedSize = Number(cosigned.rows[0]?.size ?? 0);
+    const cosignedSize = Math.min(Number(cosigned.rows[0]?.size ?? 0), tree.size);
+    const base = new CompactRange();
+    for (const leaf of leaves.slice(0, cosignedSize)) base.append(leaf);
+    this.#anchor = new CosignedRange(base, leaves.slice(cosignedSize));
     this.#client = client;
     client.on("error", (error) => this.#lose(client, error));
     client.on("end", () => this.#lose(client, new Error("connection ended")));
@@ -331,7 +333,7 @@ export class PostgresAuditLog implements AuditSink {
     for (const hash of hashes) {
       const leaf = Buffer.from(hash, "hex");
       this.#tree.append(leaf);
-      this.#leaves.push(leaf);
+      this.#anchor.append(leaf);
     }
     this.#seq = seq;
     this.#prev = prev;
@@ -351,13 +353,14 @@ export class PostgresAuditLog implements AuditSink {
     const client = this.#client;
     if (client === undefined) return;
     const size = this.#seq;
-    const note = this.#key.signCheckpoint({ origin: this.origin, size, root: this.#tree.root() });
+    const tree = this.#tree.clone();
+    const note = this.#key.signCheckpoint({ origin: this.origin, size, root: tree.root() });
     await client.query(
       `insert into ${this.#schema}.audit_checkpoints (writer, size, note) values ($1, $2, $3) on conflict do nothing`,
       [this.writerId, size, note],
     );
     this.#checkpointed = size;
-    this.#latest = { note, size };
+    this.#latest = { note, tree };
     this.#anchorNext();
   }
 
@@ -365,24 +368,20 @@ export class PostgresAuditLog implements AuditSink {
   #anchorNext(): void {
     const latest = this.#latest;
     if (this.#options.witness === undefined || this.#witnessBusy !== undefined) return;
-    if (latest === undefined || latest.size <= this.#cosignedSize) return;
-    this.#witnessBusy = this.#submit(latest.note, latest.size).finally(() => {
+    if (latest === undefined || latest.tree.size <= this.#anchor.size) return;
+    this.#witnessBusy = this.#submit(latest.note, latest.tree).finally(() => {
       this.#witnessBusy = undefined;
       // Only after a success: a refusing or unreachable witness is asked again at the next checkpoint.
-      if (this.#cosignedSize === latest.size) this.#anchorNext();
+      if (this.#anchor.size === latest.tree.size) this.#anchorNext();
     });
   }
 
-  async #submit(note: string, size: number): Promise<void> {
+  async #submit(note: string, tree: CompactRange): Promise<void> {
     const witness = this.#options.witness;
     if (witness === undefined) return;
-    const oldSize = this.#cosignedSize;
-    const leaves = this.#leaves;
-    const proof = consistencyProof(
-      (start, span) => (span === 1 ? leaves[start] : undefined),
-      oldSize,
-      size,
-    );
+    const size = tree.size;
+    const oldSize = this.#anchor.size;
+    const proof = this.#anchor.proof(size);
     try {
       const response = await witness.addCheckpoint({ oldSize, proof, checkpoint: note });
       if (response.status !== "cosigned") return;
@@ -393,7 +392,7 @@ export class PostgresAuditLog implements AuditSink {
         `update ${this.#schema}.audit_checkpoints set cosigned = $3 where writer = $1 and size = $2`,
         [this.writerId, size, cosigned],
       );
-      this.#cosignedSize = size;
+      this.#anchor.advance(tree);
     } catch {
       // Unreachable witness: the records stay unanchored until the next checkpoint.
     }

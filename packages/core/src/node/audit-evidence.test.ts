@@ -32,6 +32,7 @@ import {
   verifyAuditLog,
   verifyAuditProof,
   Witness,
+  type WitnessClient,
 } from "./index.js";
 import { formatNote, parseNote, signNoteBody } from "./signed-note.js";
 import { formatCheckpoint, parseCheckpoint } from "./tlog-checkpoint.js";
@@ -390,6 +391,46 @@ describe("audit evidence with a witness", () => {
     await log.close();
   });
 
+  it("K81: a slow witness answer does not move the anchor past what it cosigned; later checkpoints still anchor", {
+    timeout: 90_000,
+  }, async () => {
+    const d = deployment();
+    const witness = d.witness();
+    // Holds the first submission until records and checkpoints were written behind it.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    const slow: WitnessClient = {
+      addCheckpoint: async (request) => {
+        if (calls++ === 0) await held;
+        return witness.addCheckpoint(request);
+      },
+      latest: (origin) => witness.latest(origin),
+      origins: () => witness.origins(),
+    };
+    const log = await d.open({
+      witness: slow,
+      witnessKey: witness.verifierKey,
+      checkpointEvery: 10,
+      checkpointIntervalMs: 0,
+    });
+    await fill(log, 10);
+    await poll(() => calls === 1, "the first submission");
+    // Checkpoints at 20 and 30 are signed while the first waits; 5 more records follow them.
+    await fill(log, 25, 10);
+    release();
+    // The queued checkpoint (30) goes out after the first: the anchor is 30, never the 35 written.
+    await poll(() => log.anchor.cosignedSize >= 30, "the queued checkpoint");
+    expect(log.anchor).toEqual({ cosignedSize: 30, unanchored: 5 });
+    await fill(log, 15, 35);
+    await poll(() => log.anchor.cosignedSize === 50, "the next checkpoint");
+    await log.close();
+    const latest = await witness.latest(log.origin);
+    expect(latest?.split("\n")[1]).toBe("50");
+    expect((await d.verify({ witnessKey: witness.verifierKey, witness })).ok).toBe(true);
+  });
   it("the witness cosigns only append-only growth, from the size it last cosigned, signed by a writer it trusts", async () => {
     const d = deployment();
     const witness = d.witness();

@@ -25,7 +25,7 @@ import {
   splitRecordLine,
 } from "./audit-segments.js";
 import { CheckpointKey } from "./checkpoint-key.js";
-import { CompactRange, consistencyProof } from "./merkle-tree.js";
+import { CompactRange, CosignedRange } from "./merkle-tree.js";
 import { auditOrigin } from "./tlog-checkpoint.js";
 import type { WitnessClient } from "./witness/witness-client.js";
 
@@ -169,10 +169,11 @@ export class FileAuditLog implements AuditSink {
   readonly #tree: CompactRange;
   #checkpointed = -1;
   #note = "";
+  // The tree as the newest checkpoint signed it: a submission proves growth up to that size,
+  // never to records written after it (the tree itself grows while a submission waits).
+  #checkpointTree: CompactRange;
   // Witness state: the compact range at the last cosigned size, and every leaf after it.
-  #base: CompactRange;
-  #baseNodes: Map<string, Buffer>;
-  #sinceBase: Buffer[];
+  #cosigned: CosignedRange;
   #inflight: Promise<void> | undefined;
   #again = false;
   #anchorError: string | undefined;
@@ -193,9 +194,8 @@ export class FileAuditLog implements AuditSink {
     this.#prev = state.prev;
     this.recovery = state.recovery;
     this.#tree = state.tree;
-    this.#base = state.base;
-    this.#baseNodes = state.base.nodes();
-    this.#sinceBase = state.sinceBase;
+    this.#checkpointTree = state.tree.clone();
+    this.#cosigned = new CosignedRange(state.base, state.sinceBase);
     const interval = options.checkpointIntervalMs ?? 1000;
     if (interval > 0) {
       this.#ticker = setInterval(() => this.#tick(), interval);
@@ -230,7 +230,7 @@ export class FileAuditLog implements AuditSink {
     else {
       log.#checkpointed = log.#seq;
       log.#note = state.checkpointNote ?? "";
-      if (log.#options.witness !== undefined && log.#base.size < log.#seq) log.#submit();
+      if (log.#options.witness !== undefined && log.#cosigned.size < log.#seq) log.#submit();
     }
     return log;
   }
@@ -243,8 +243,8 @@ export class FileAuditLog implements AuditSink {
   /** Where the log stands with its witness. */
   get anchor(): AuditAnchorStatus {
     return {
-      cosignedSize: this.#base.size,
-      unanchored: this.#seq - this.#base.size,
+      cosignedSize: this.#cosigned.size,
+      unanchored: this.#seq - this.#cosigned.size,
       ...(this.#anchorError === undefined ? {} : { error: this.#anchorError }),
     };
   }
@@ -270,7 +270,7 @@ export class FileAuditLog implements AuditSink {
       this.#segmentBytes += bytes;
       const leaf = Buffer.from(hash, "hex");
       this.#tree.append(leaf);
-      if (this.#options.witness !== undefined) this.#sinceBase.push(leaf);
+      if (this.#options.witness !== undefined) this.#cosigned.append(leaf);
       const durability = this.#options.durability ?? "process";
       if (durability === "group") return this.#enqueue(line);
       this.#writeAll(line);
@@ -311,7 +311,7 @@ export class FileAuditLog implements AuditSink {
     const deadline = Date.now() + timeoutMs;
     while (this.#options.witness !== undefined && Date.now() < deadline) {
       if (this.#inflight === undefined) {
-        if (this.#base.size >= this.#seq || this.#anchorError !== undefined) return;
+        if (this.#cosigned.size >= this.#seq || this.#anchorError !== undefined) return;
         this.#submit();
       }
       await Promise.race([
@@ -378,7 +378,8 @@ export class FileAuditLog implements AuditSink {
     try {
       this.#flushPending();
       if (this.#checkpointed !== this.#seq) this.#checkpoint();
-      else if (this.#options.witness !== undefined && this.#base.size < this.#seq) this.#submit();
+      else if (this.#options.witness !== undefined && this.#cosigned.size < this.#seq)
+        this.#submit();
     } catch (error) {
       this.#fail(error);
     }
@@ -393,10 +394,11 @@ export class FileAuditLog implements AuditSink {
   /** Signs the tree head of every record written so far, keeps it, and sends it to the witness. */
   #checkpoint(): void {
     this.#checkpointed = this.#seq;
+    this.#checkpointTree = this.#tree.clone();
     this.#note = this.#key.signCheckpoint({
       origin: this.origin,
       size: this.#seq,
-      root: this.#tree.root(),
+      root: this.#checkpointTree.root(),
     });
     // As durable as the records it covers: synced unless the log runs in `process` mode.
     writeFileAtomic(
@@ -418,18 +420,10 @@ export class FileAuditLog implements AuditSink {
     }
     const note = this.#note;
     const size = this.#checkpointed;
-    if (size <= this.#base.size && this.#base.size > 0) return;
-    const snapshot = this.#tree.clone();
-    const baseSize = this.#base.size;
-    const nodes = this.#baseNodes;
-    const leaves = this.#sinceBase;
-    const proof = consistencyProof(
-      (start, span) =>
-        nodes.get(`${start}:${span}`) ??
-        (span === 1 && start >= baseSize ? leaves[start - baseSize] : undefined),
-      baseSize,
-      size,
-    );
+    const baseSize = this.#cosigned.size;
+    if (size <= baseSize && baseSize > 0) return;
+    const snapshot = this.#checkpointTree;
+    const proof = this.#cosigned.proof(size);
     this.#inflight = witness
       .addCheckpoint({ oldSize: baseSize, proof, checkpoint: note })
       .then((response) => {
@@ -441,9 +435,7 @@ export class FileAuditLog implements AuditSink {
             return;
           }
           writeFileAtomic(cosignedPath(this.checkpointPath), cosigned, 0o600);
-          this.#base = snapshot;
-          this.#baseNodes = snapshot.nodes();
-          this.#sinceBase = this.#sinceBase.slice(size - baseSize);
+          this.#cosigned.advance(snapshot);
           this.#anchorError = undefined;
         } else if (response.status === "conflict") {
           this.#anchorError = `the witness holds a checkpoint of size ${response.size} for this log, not ${baseSize}: another writer on this chain, or a cut`;

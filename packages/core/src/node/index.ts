@@ -51,6 +51,7 @@ export {
 } from "./json-file-agent-registry.js";
 export {
   CompactRange,
+  CosignedRange,
   consistencyProof,
   EMPTY_ROOT,
   inclusionProof,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   CompactRange,
+  CosignedRange,
   consistencyProof,
   EMPTY_ROOT,
   inclusionProof,
@@ -128,5 +129,41 @@ describe("Merkle tree (RFC 9162)", () => {
         );
       }
     }
+  });
+  it("a cosigned range proves growth from its size with bounded state, and advances only forward", () => {
+    const treeAt = (size: number) => {
+      const tree = new CompactRange();
+      for (const leaf of leaves.slice(0, size)) tree.append(leaf);
+      return tree;
+    };
+    for (let oldSize = 0; oldSize <= 40; oldSize += 1) {
+      const range = new CosignedRange(treeAt(oldSize), leaves.slice(oldSize, 50));
+      for (const leaf of leaves.slice(50, 70)) range.append(leaf);
+      expect([range.size, range.treeSize]).toEqual([oldSize, 70]);
+      for (let newSize = oldSize; newSize <= 70; newSize += 3) {
+        const proof = range.proof(newSize);
+        expect(proof).toEqual(consistencyProof(leavesLookup(leaves), oldSize, newSize));
+        if (oldSize > 0)
+          expect(
+            verifyConsistency(
+              oldSize,
+              newSize,
+              mth(leaves.slice(0, oldSize)),
+              mth(leaves.slice(0, newSize)),
+              proof,
+            ),
+          ).toBe(true);
+      }
+      expect(() => range.proof(71)).toThrow(RangeError);
+      // The witness cosigned a later size: proofs now start there, from what is kept.
+      const next = Math.min(oldSize + 17, 70);
+      range.advance(treeAt(next));
+      expect([range.size, range.treeSize]).toEqual([next, 70]);
+      expect(range.proof(70)).toEqual(consistencyProof(leavesLookup(leaves), next, 70));
+      expect(() => range.advance(treeAt(oldSize))).toThrow(RangeError);
+    }
+    expect(() => new CosignedRange(treeAt(3), leaves.slice(3, 5)).advance(treeAt(6))).toThrow(
+      RangeError,
+    );
   });
 });

@@ -96,6 +96,66 @@ export class CompactRange {
 }
 
 /**
+ * What a writer keeps to prove its log grew append-only since the size a witness last cosigned:
+ * the compact range at that size and every leaf after it. A consistency proof to any later size
+ * then costs hashes over the leaves since, and memory stays bounded by them, however long the
+ * log (RFC 9162 §2.1.4).
+ */
+export class CosignedRange {
+  #base: CompactRange;
+  #nodes: Map<string, Buffer>;
+  #since: Buffer[];
+
+  /** `base` is the tree at the cosigned size; `since` the leaves appended after it. */
+  constructor(base: CompactRange = new CompactRange(), since: readonly Buffer[] = []) {
+    this.#base = base.clone();
+    this.#nodes = this.#base.nodes();
+    this.#since = [...since];
+  }
+
+  /** The cosigned size. */
+  get size(): number {
+    return this.#base.size;
+  }
+
+  /** The size of the tree so far: the cosigned size plus the leaves appended since. */
+  get treeSize(): number {
+    return this.#base.size + this.#since.length;
+  }
+
+  /** Appends one leaf hash after the cosigned size. */
+  append(leaf: Buffer): void {
+    this.#since.push(leaf);
+  }
+
+  /** The consistency proof from the cosigned size to `size` (at most {@link treeSize}). */
+  proof(size: number): Buffer[] {
+    const baseSize = this.#base.size;
+    const nodes = this.#nodes;
+    const since = this.#since;
+    if (size > this.treeSize)
+      throw new RangeError(`no proof to ${size}: the tree has ${this.treeSize}`);
+    return consistencyProof(
+      (start, span) =>
+        nodes.get(`${start}:${span}`) ??
+        (span === 1 && start >= baseSize ? since[start - baseSize] : undefined),
+      baseSize,
+      size,
+    );
+  }
+
+  /** The witness cosigned `tree` (the compact range at its size): the leaves before it go. */
+  advance(tree: CompactRange): void {
+    const drop = tree.size - this.#base.size;
+    if (drop < 0 || drop > this.#since.length)
+      throw new RangeError(`cannot advance from ${this.#base.size} to ${tree.size}`);
+    this.#since = this.#since.slice(drop);
+    this.#base = tree.clone();
+    this.#nodes = this.#base.nodes();
+  }
+}
+
+/**
  * The hash of the leaves `[start, end)`, built from what `lookup` knows: a perfect subtree it
  * returns, or a single leaf. Throws when neither it nor its halves are known.
  */
