@@ -8,6 +8,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
@@ -30,4 +31,29 @@ export function writeFileAtomic(path: string, data: string, mode: number, sync =
   }
   closeSync(fd);
   renameSync(temporary, path);
+}
+
+/**
+ * {@link writeFileAtomic} off the event loop: the same temporary file, fsync (unless `sync` is
+ * false) and rename, through the thread pool, so callers keep running while the disk syncs.
+ */
+export async function writeFileAtomicAsync(
+  path: string,
+  data: string,
+  mode: number,
+  sync = true,
+): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  const handle = await open(temporary, "wx", mode);
+  try {
+    await handle.writeFile(data);
+    if (sync) await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await unlink(temporary);
+    throw error;
+  }
+  await handle.close();
+  await rename(temporary, path);
 }

@@ -6,7 +6,7 @@ import type { AuditSink } from "../audit/audit-sink.js";
 import { type Clock, systemClock } from "../clock.js";
 import { AgentGateError } from "../errors.js";
 import { randomId } from "../internal/random-id.js";
-import { writeFileAtomic } from "./atomic-file.js";
+import { writeFileAtomic, writeFileAtomicAsync } from "./atomic-file.js";
 import {
   cosignedCheckpoint,
   cosignedPath,
@@ -177,6 +177,8 @@ export class FileAuditLog implements AuditSink {
   #inflight: Promise<void> | undefined;
   #again = false;
   #anchorError: string | undefined;
+  // Checkpoint notes being written in `group` mode, in order (see #persist).
+  #persisting: Promise<void> = Promise.resolve();
 
   private constructor(options: FileAuditLogOptions, state: OpenState) {
     this.#options = options;
@@ -285,6 +287,7 @@ export class FileAuditLog implements AuditSink {
   async flush(): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
     this.#flushPending();
+    await this.#persisting;
     if (this.#failure !== undefined) throw this.#failure;
   }
 
@@ -300,6 +303,8 @@ export class FileAuditLog implements AuditSink {
       this.#fs.fdatasyncSync(this.#fd);
       if (this.#checkpointed !== this.#seq) this.#checkpoint();
       await this.#settle(5_000);
+      await this.#persisting;
+      if (this.#failure !== undefined) throw this.#failure;
     } finally {
       this.#closed = true;
       fs.closeSync(this.#fd);
@@ -401,13 +406,30 @@ export class FileAuditLog implements AuditSink {
       root: this.#checkpointTree.root(),
     });
     // As durable as the records it covers: synced unless the log runs in `process` mode.
-    writeFileAtomic(
+    this.#persist(
       this.checkpointPath,
       this.#note,
-      0o600,
       (this.#options.durability ?? "process") !== "process",
     );
     if (this.#options.witness !== undefined) this.#submit();
+  }
+
+  /**
+   * Keeps a checkpoint note at `path`. In `group` mode off the event loop and in order, so that
+   * batches keep committing while the note syncs (the note covers records already synced; a
+   * crash before it lands leaves the previous one, a prefix of the log). Otherwise at once. A
+   * failure stops the log (J74).
+   */
+  #persist(path: string, note: string, sync: boolean): void {
+    if ((this.#options.durability ?? "process") !== "group") {
+      writeFileAtomic(path, note, 0o600, sync);
+      return;
+    }
+    this.#persisting = this.#persisting
+      .then(() => writeFileAtomicAsync(path, note, 0o600, sync))
+      .catch((error: unknown) => {
+        this.#fail(error);
+      });
   }
 
   /** One submission at a time; a checkpoint signed meanwhile goes after it. */
@@ -434,7 +456,7 @@ export class FileAuditLog implements AuditSink {
             this.#anchorError = "the witness's cosignature does not verify with its key";
             return;
           }
-          writeFileAtomic(cosignedPath(this.checkpointPath), cosigned, 0o600);
+          this.#persist(cosignedPath(this.checkpointPath), cosigned, true);
           this.#cosigned.advance(snapshot);
           this.#anchorError = undefined;
         } else if (response.status === "conflict") {
