@@ -192,8 +192,7 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       `${join(directory, "config.json")}: requireProofOfPossession must be true or false.`,
     );
   }
-  const spiffeBundles =
-    options.spiffeBundles ?? (await spiffeBundlesFrom(config?.spiffeBundles, directory));
+  const spiffeBundles = options.spiffeBundles ?? (await loadSpiffeBundles(config, directory));
   const database = options.database ?? config?.database;
   const stores =
     database === undefined
@@ -287,13 +286,22 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
 }
 
 /**
- * `config.json`'s `spiffeBundles`, imported; any fault is `invalid_configuration` naming the file
- * and the entry, at start-up.
+ * `config.json`'s `spiffeBundles` (of the AgentGate directory `directory`), imported: the bundles
+ * `createGate` gives its gate, and `agentgate token verify` checks a JWT-SVID against, so both
+ * accept and refuse the same SVIDs. `undefined` when `config` names none. Any fault (SECURITY.md
+ * P135) is `invalid_configuration` naming the file and the entry (`spiffeBundles[1].trustDomain`).
+ *
+ * @example
+ * ```ts
+ * const bundles = await loadSpiffeBundles(config, ".agentgate");
+ * await verifyAgentToken(svid, { verifier, registry, audience, spiffeBundles: bundles });
+ * ```
  */
-async function spiffeBundlesFrom(
-  entries: unknown,
+export async function loadSpiffeBundles(
+  config: Pick<GateConfig, "spiffeBundles"> | undefined,
   directory: string,
 ): Promise<JwtSvidBundle[] | undefined> {
+  const entries: unknown = config?.spiffeBundles;
   if (entries === undefined) return undefined;
   const file = join(directory, "config.json");
   const invalid = (key: string, reason: string, cause?: unknown) =>
