@@ -17,6 +17,8 @@ export interface Change {
   readonly type: AuditEventType;
   readonly agent?: string;
   readonly details: Readonly<Record<string, unknown>>;
+  /** The event's own fields for what it records (an approval's `approval`, `tool`, `principal`). */
+  readonly fields?: Pick<AuditEvent, "principal" | "tool" | "action" | "approval">;
 }
 
 /** The OS user running this process, as `user@host`. */
@@ -68,7 +70,7 @@ export async function recordThenApply<T>(
     ...extra,
   });
   try {
-    await sink.write(event(change.type, { details: { ...change.details } }));
+    await sink.write(event(change.type, { ...change.fields, details: { ...change.details } }));
   } catch (error) {
     throw new AgentGateError(
       "audit_unavailable",

@@ -15,6 +15,7 @@ import {
   verifyAgentToken,
 } from "@agentgate/core";
 import { accessTime, buildAccessRequest } from "@agentgate/core/internal";
+import { loadSpiffeBundles } from "@agentgate/core/node";
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
 import { registerAuditCommands } from "./audit-commands.js";
@@ -568,17 +569,25 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     .option("--audience <url>", "default: the configured audience", audienceUrl)
     .option("--json", "print JSON")
     .action(async (value: string, options: { audience?: string; json?: boolean }) => {
-      const { authority, config, registry } = await workspace();
+      const { authority, config, directory, registry } = await workspace();
+      // config.json's SPIFFE bundles, read as createGate reads them (a fault is exit 3).
+      const spiffeBundles = await loadSpiffeBundles(config, directory);
+      const verifier = authority.verifier();
       try {
         // The gate's own check (L90): a suspended, revoked, expired or unregistered agent's
-        // token is unusable here as it is at every gate.
+        // token is unusable here as it is at every gate; so is a SPIRE JWT-SVID (P132).
         const { agent: agentIdentity, scopes } = await verifyAgentToken(value, {
-          verifier: authority.verifier(),
+          verifier,
           registry,
           audience: options.audience ?? config.audience,
+          ...(spiffeBundles === undefined
+            ? {}
+            : { spiffeBundles, revocations: verifier.revocations }),
         });
         const shown = {
           valid: true,
+          // An AgentGate token, or a SPIRE JWT-SVID of a configured bundle.
+          credential: agentIdentity.jwtSvid === undefined ? "token" : "jwt-svid",
           agent: agentIdentity.agent.toString(),
           principal: agentIdentity.principal.id,
           chain: agentIdentity.chain,
@@ -595,10 +604,18 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
         );
       } catch (error) {
         if (!isAgentGateError(error)) throw error;
+        // `check` names the failed check as the gate's refusal does (`details.check`: sub, kid, aud…).
+        const check = (error.details as { check?: unknown } | undefined)?.check;
         print(
           options.json === true,
-          { valid: false, code: error.code, reason: error.message },
-          () => `invalid (${error.code}): ${error.message}`,
+          {
+            valid: false,
+            code: error.code,
+            ...(typeof check === "string" ? { check } : {}),
+            reason: error.message,
+          },
+          () =>
+            `invalid (${error.code}${typeof check === "string" ? `/${check}` : ""}): ${error.message}`,
         );
         fail(EXIT.failed);
       }

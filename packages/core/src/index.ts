@@ -110,6 +110,7 @@ export {
 } from "./identity/external-issuer.js";
 export {
   JwtSvidBundle,
+  type JwtSvidBundleSource,
   jwtSvidBundleFor,
   type VerifyJwtSvidOptions,
   verifyJwtSvid,

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { pollUntil } from "../../test/fixtures/poll.js";
 import type { AuditEvent } from "../audit/audit-event.js";
 import { AgentGateError, isAgentGateError } from "../errors.js";
 import { defineAgent } from "../identity/agent-record.js";
@@ -294,5 +295,100 @@ describe("JWT-SVIDs from a configured SPIFFE bundle as gate credentials", () => 
     expect(await failure()).toContain("spiffeBundles[1].trustDomain names acme.example twice");
     write({ spiffeBundles: [{ trustDomain: "acme.example", jwks: server.jwks, url: "x" }] });
     expect(await failure()).toContain("unknown key: url");
+    write({
+      spiffeBundles: [{ trustDomain: "acme.example", jwks: server.jwks, refreshSeconds: 1 }],
+    });
+    expect(await failure()).toContain("spiffeBundles[0].refreshSeconds needs jwksPath");
+    write({
+      spiffeBundles: [
+        { trustDomain: "acme.example", jwksPath: "spire-bundle.json", refreshSeconds: -1 },
+      ],
+    });
+    expect(await failure()).toContain("spiffeBundles[0].refreshSeconds must be a number");
+  });
+
+  it("P135: a jwksPath bundle is followed: SPIRE's new key verifies and its dropped key no longer does, without a restart; a broken file keeps the keys in force", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "agentgate-svid-"));
+    roots.push(directory);
+    const first = await spire("acme.example", "spire-jwt-1");
+    const second = await spire("acme.example", "spire-jwt-2");
+    const bundleFile = join(directory, "spire-bundle.json");
+    // As a bundle refresher writes it: a whole new file, renamed into place.
+    const publish = (content: string) => {
+      writeFileSync(`${bundleFile}.new`, content);
+      renameSync(`${bundleFile}.new`, bundleFile);
+    };
+    const keysOf = (...servers: { jwks: { keys: JWK[] } }[]) =>
+      JSON.stringify({ keys: servers.flatMap((server) => server.jwks.keys) });
+    publish(keysOf(first));
+    writeFileSync(
+      join(directory, "config.json"),
+      JSON.stringify({
+        trustDomain: "acme.example",
+        audience: AUDIENCE,
+        // Looked at before every SVID, so the test waits for nothing but the file.
+        spiffeBundles: [
+          { trustDomain: "acme.example", jwksPath: "spire-bundle.json", refreshSeconds: 0 },
+        ],
+      }),
+    );
+    const reported: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((message: unknown) => {
+      reported.push(String(message));
+    });
+    const gate = await createGate({
+      directory,
+      policy: new FunctionPolicyClient(() => allow("all")),
+      watchPolicies: false,
+    });
+    try {
+      await gate.registry.put(defineAgent({ id: SUPPORT, owner: "alice@acme.example" }));
+      const call = async (server: typeof first) =>
+        (await outcome(gate, await server.svid())).result;
+      expect(await call(first)).toBe("ok");
+      expect(await call(second)).toBe("token_invalid/kid");
+
+      // SPIRE prepares its next key: the bundle holds both, and both verify.
+      publish(keysOf(first, second));
+      await pollUntil(
+        () => call(second),
+        (result) => result === "ok",
+        { what: "the new key verifies" },
+      );
+      expect(await call(first)).toBe("ok");
+
+      // A file caught half written, then one with a key that does not import: the keys in
+      // force stay, and each fault is reported.
+      writeFileSync(bundleFile, '{"keys": [');
+      await pollUntil(
+        async () => (await call(first)) === "ok" && reported.length > 0,
+        (found) => found,
+        { what: "the broken file is reported" },
+      );
+      expect([await call(first), await call(second)]).toEqual(["ok", "ok"]);
+      publish(JSON.stringify({ keys: [{ ...second.jwks.keys[0], kid: undefined }] }));
+      await pollUntil(
+        async () =>
+          (await call(first)) === "ok" && reported.some((line) => line.includes("no kid")),
+        (found) => found,
+        { what: "the unusable bundle is reported" },
+      );
+      expect([await call(first), await call(second)]).toEqual(["ok", "ok"]);
+      expect(
+        reported.every((line) => line.includes("spiffeBundles[0] (acme.example) keeps its keys")),
+      ).toBe(true);
+
+      // SPIRE drops the old key: its SVIDs are refused from then on.
+      publish(keysOf(second));
+      await pollUntil(
+        () => call(first),
+        (result) => result === "token_invalid/kid",
+        { what: "the dropped key is refused" },
+      );
+      expect(await call(second)).toBe("ok");
+    } finally {
+      await gate.close();
+      spy.mockRestore();
+    }
   });
 });

@@ -26,45 +26,105 @@ interface BundleKey {
  * no JWT-SVID algorithm signs with makes the bundle invalid (`key_store_invalid`).
  */
 export class JwtSvidBundle {
-  readonly #keys: ReadonlyMap<string, BundleKey>;
+  #keys: ReadonlyMap<string, BundleKey>;
+  readonly #source: JwtSvidBundleSource | undefined;
+  #refreshing: Promise<void> | undefined;
 
   private constructor(
     /** The trust domain every SVID of this bundle names, e.g. `acme.example`. */
     readonly trustDomain: string,
     keys: ReadonlyMap<string, BundleKey>,
+    source?: JwtSvidBundleSource,
   ) {
     this.#keys = keys;
+    this.#source = source;
   }
 
   /** Imports the `jwt-svid` keys of `bundle` for `trustDomain`. */
   static async fromJwks(trustDomain: string, bundle: JSONWebKeySet): Promise<JwtSvidBundle> {
-    if (AgentId.tryParse(`spiffe://${trustDomain}/agent/x`)?.trustDomain !== trustDomain) {
-      throw new AgentGateError("invalid_configuration", `Not a trust domain name: ${trustDomain}.`);
-    }
-    if (!Array.isArray(bundle?.keys)) throw invalidBundle("keys is not a list");
-    const keys = new Map<string, BundleKey>();
-    for (const jwk of bundle.keys as JWK[]) {
-      if (jwk.use !== "jwt-svid") continue;
-      if (typeof jwk.kid !== "string" || jwk.kid.length === 0)
-        throw invalidBundle("a jwt-svid key has no kid");
-      if ("d" in jwk) throw invalidBundle(`key ${jwk.kid} is a private key`);
-      const alg = algorithmOf(jwk);
-      if (alg === undefined)
-        throw invalidBundle(`key ${jwk.kid} signs no accepted JWT-SVID algorithm`);
-      if (keys.has(jwk.kid)) throw invalidBundle(`two keys are named ${jwk.kid}`);
+    return new JwtSvidBundle(trustDomain, await importBundle(trustDomain, bundle));
+  }
+
+  /**
+   * A bundle that follows its source, for SPIRE's key rotation without a restart: `bundle` is
+   * imported now (a fault rejects, as {@link JwtSvidBundle.fromJwks}); before each SVID is
+   * checked, `source.changed()` is asked for a newer JWKS and, when it gives one, that JWKS's
+   * keys replace these, so a key SPIRE added verifies and a key it dropped no longer does.
+   * A newer JWKS that does not import leaves the keys in force, and `source.onError` hears why.
+   * `createGate` makes one for each `jwksPath` of `config.json`'s `spiffeBundles`.
+   */
+  static async following(
+    trustDomain: string,
+    bundle: JSONWebKeySet,
+    source: JwtSvidBundleSource,
+  ): Promise<JwtSvidBundle> {
+    return new JwtSvidBundle(trustDomain, await importBundle(trustDomain, bundle), source);
+  }
+
+  /**
+   * @internal Brings the keys up to date with the source, if any (`verifyJwtSvid` calls it);
+   * concurrent callers share one look. Never rejects: a failing source keeps the keys in force.
+   */
+  refresh(): Promise<void> | undefined {
+    const source = this.#source;
+    if (source === undefined) return undefined;
+    this.#refreshing ??= (async () => {
       try {
-        keys.set(jwk.kid, { alg, key: await importJWK(jwk, alg) });
+        const next = await source.changed();
+        if (next !== undefined) this.#keys = await importBundle(this.trustDomain, next);
       } catch (error) {
-        throw invalidBundle(`key ${jwk.kid} does not import`, error);
+        source.onError?.(error);
+      } finally {
+        this.#refreshing = undefined;
       }
-    }
-    return new JwtSvidBundle(trustDomain, keys);
+    })();
+    return this.#refreshing;
   }
 
   /** @internal The key named `kid`, or `undefined`. */
   key(kid: string): BundleKey | undefined {
     return this.#keys.get(kid);
   }
+}
+
+/** Where a {@link JwtSvidBundle.following} bundle learns of a newer JWKS (a file, an endpoint). */
+export interface JwtSvidBundleSource {
+  /**
+   * A newer JWKS when the bundle changed since it last gave one, else `undefined`. Asked before
+   * every SVID is checked: it should answer from memory until it is worth looking again (a
+   * file's mtime checked at most every few seconds).
+   */
+  changed(): Promise<JSONWebKeySet | undefined>;
+  /** Told why a newer bundle could not be used (the keys in force stay). */
+  onError?(error: unknown): void;
+}
+
+/** The `jwt-svid` keys of `bundle` for `trustDomain` (see {@link JwtSvidBundle}). */
+async function importBundle(
+  trustDomain: string,
+  bundle: JSONWebKeySet,
+): Promise<ReadonlyMap<string, BundleKey>> {
+  if (AgentId.tryParse(`spiffe://${trustDomain}/agent/x`)?.trustDomain !== trustDomain) {
+    throw new AgentGateError("invalid_configuration", `Not a trust domain name: ${trustDomain}.`);
+  }
+  if (!Array.isArray(bundle?.keys)) throw invalidBundle("keys is not a list");
+  const keys = new Map<string, BundleKey>();
+  for (const jwk of bundle.keys as JWK[]) {
+    if (jwk.use !== "jwt-svid") continue;
+    if (typeof jwk.kid !== "string" || jwk.kid.length === 0)
+      throw invalidBundle("a jwt-svid key has no kid");
+    if ("d" in jwk) throw invalidBundle(`key ${jwk.kid} is a private key`);
+    const alg = algorithmOf(jwk);
+    if (alg === undefined)
+      throw invalidBundle(`key ${jwk.kid} signs no accepted JWT-SVID algorithm`);
+    if (keys.has(jwk.kid)) throw invalidBundle(`two keys are named ${jwk.kid}`);
+    try {
+      keys.set(jwk.kid, { alg, key: await importJWK(jwk, alg) });
+    } catch (error) {
+      throw invalidBundle(`key ${jwk.kid} does not import`, error);
+    }
+  }
+  return keys;
 }
 
 /** Options of {@link verifyJwtSvid}. */
@@ -169,6 +229,9 @@ export async function verifyJwtSvid(
     throw refuse("typ", "typ must be JWT or JOSE");
   if (typeof kid !== "string" || kid.length === 0)
     throw refuse("kid", "a JWT-SVID needs a kid here");
+  // A bundle that follows its file (SPIRE rotated its keys) is brought up to date first.
+  const refreshing = options.bundle.refresh();
+  if (refreshing !== undefined) await refreshing;
   const key = options.bundle.key(kid);
   if (key === undefined) throw refuse("kid", `unknown key id "${printable(kid)}"`);
   if (key.alg !== alg) throw refuse("alg", `key ${kid} signs ${key.alg}, not ${printable(alg)}`);

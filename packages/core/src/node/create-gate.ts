@@ -13,11 +13,12 @@ import { Gate, type GateOptions } from "../gate/gate.js";
 import type { AgentRegistry } from "../identity/agent-registry.js";
 import { Authority } from "../identity/authority.js";
 import type { ExternalIssuerConfig } from "../identity/external-issuer.js";
-import { JwtSvidBundle } from "../identity/jwt-svid.js";
+import { JwtSvidBundle, type JwtSvidBundleSource } from "../identity/jwt-svid.js";
 import type { RevocationList } from "../identity/revocation-list.js";
 import type { SigningAlgorithm } from "../identity/signing-key.js";
 import { randomId } from "../internal/random-id.js";
 import type { PolicyClient } from "../policy/policy-client.js";
+import { bundleFileSource } from "./bundle-file.js";
 import { type AuditDurability, FileAuditLog, type FileAuditLogOptions } from "./file-audit-log.js";
 import { FileKeyStore } from "./file-key-store.js";
 import { FileRevocationList } from "./file-revocation-list.js";
@@ -98,9 +99,18 @@ export interface SpiffeBundleConfig {
   readonly trustDomain: string;
   /** The bundle's JWKS (keys with `use: "jwt-svid"` count). Exactly one of `jwks`, `jwksPath`. */
   readonly jwks?: { readonly keys: readonly Record<string, unknown>[] };
-  /** A file holding that JWKS, relative to the gate's directory. */
+  /**
+   * A file holding that JWKS, relative to the gate's directory. The file is followed: when it
+   * changes (SPIRE rotated its keys, and the file was written again), the next SVID is checked
+   * against its new keys; a file that does not parse or import leaves the keys in force.
+   */
   readonly jwksPath?: string;
+  /** With `jwksPath`: look at the file at most this often, in seconds. Default 5; 0: every SVID. */
+  readonly refreshSeconds?: number;
 }
+
+/** How often a `jwksPath` bundle file is looked at by default, in seconds. */
+const DEFAULT_BUNDLE_REFRESH_SECONDS = 5;
 
 /** `audit` in `config.json`: the witness that cosigns the log, and how often it is asked. */
 export interface AuditConfig {
@@ -192,8 +202,7 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       `${join(directory, "config.json")}: requireProofOfPossession must be true or false.`,
     );
   }
-  const spiffeBundles =
-    options.spiffeBundles ?? (await spiffeBundlesFrom(config?.spiffeBundles, directory));
+  const spiffeBundles = options.spiffeBundles ?? (await loadSpiffeBundles(config, directory));
   const database = options.database ?? config?.database;
   const stores =
     database === undefined
@@ -287,13 +296,22 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
 }
 
 /**
- * `config.json`'s `spiffeBundles`, imported; any fault is `invalid_configuration` naming the file
- * and the entry, at start-up.
+ * `config.json`'s `spiffeBundles` (of the AgentGate directory `directory`), imported: the bundles
+ * `createGate` gives its gate, and `agentgate token verify` checks a JWT-SVID against, so both
+ * accept and refuse the same SVIDs. `undefined` when `config` names none. Any fault (SECURITY.md
+ * P135) is `invalid_configuration` naming the file and the entry (`spiffeBundles[1].trustDomain`).
+ *
+ * @example
+ * ```ts
+ * const bundles = await loadSpiffeBundles(config, ".agentgate");
+ * await verifyAgentToken(svid, { verifier, registry, audience, spiffeBundles: bundles });
+ * ```
  */
-async function spiffeBundlesFrom(
-  entries: unknown,
+export async function loadSpiffeBundles(
+  config: Pick<GateConfig, "spiffeBundles"> | undefined,
   directory: string,
 ): Promise<JwtSvidBundle[] | undefined> {
+  const entries: unknown = config?.spiffeBundles;
   if (entries === undefined) return undefined;
   const file = join(directory, "config.json");
   const invalid = (key: string, reason: string, cause?: unknown) =>
@@ -306,7 +324,10 @@ async function spiffeBundlesFrom(
     const key = `spiffeBundles[${index}]`;
     if (typeof entry !== "object" || entry === null || Array.isArray(entry))
       throw invalid(key, "must be an object");
-    const { trustDomain, jwks, jwksPath, ...rest } = entry as Record<string, unknown>;
+    const { trustDomain, jwks, jwksPath, refreshSeconds, ...rest } = entry as Record<
+      string,
+      unknown
+    >;
     const extra = Object.keys(rest);
     if (extra.length > 0) throw invalid(key, `has an unknown key: ${extra.join(", ")}`);
     if (typeof trustDomain !== "string") throw invalid(`${key}.trustDomain`, "must be a string");
@@ -314,11 +335,29 @@ async function spiffeBundlesFrom(
       throw invalid(`${key}.trustDomain`, `names ${trustDomain} twice`);
     if ((jwks === undefined) === (jwksPath === undefined))
       throw invalid(key, "needs exactly one of jwks and jwksPath");
+    if (refreshSeconds !== undefined) {
+      if (jwksPath === undefined) throw invalid(`${key}.refreshSeconds`, "needs jwksPath");
+      if (
+        typeof refreshSeconds !== "number" ||
+        !Number.isFinite(refreshSeconds) ||
+        refreshSeconds < 0
+      )
+        throw invalid(`${key}.refreshSeconds`, "must be a number of seconds, 0 or more");
+    }
     let set: unknown = jwks;
+    let source: JwtSvidBundleSource | undefined;
     if (jwksPath !== undefined) {
       if (typeof jwksPath !== "string" || jwksPath.length === 0)
         throw invalid(`${key}.jwksPath`, "must be a file name");
       const path = isAbsolute(jwksPath) ? jwksPath : join(directory, jwksPath);
+      // The file is followed: SPIRE's key rotation reaches the gate without a restart.
+      source = bundleFileSource(path, {
+        checkEveryMs: (refreshSeconds ?? DEFAULT_BUNDLE_REFRESH_SECONDS) * 1000,
+        onError: (error) =>
+          console.error(
+            `AgentGate: ${key} (${trustDomain}) keeps its keys: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+      });
       try {
         set = JSON.parse(await readFile(path, "utf8"));
       } catch (error) {
@@ -328,7 +367,11 @@ async function spiffeBundlesFrom(
     if (typeof set !== "object" || set === null || !Array.isArray((set as { keys?: unknown }).keys))
       throw invalid(key, "is not a JWKS (no keys list)");
     try {
-      bundles.push(await JwtSvidBundle.fromJwks(trustDomain, set as JSONWebKeySet));
+      bundles.push(
+        source === undefined
+          ? await JwtSvidBundle.fromJwks(trustDomain, set as JSONWebKeySet)
+          : await JwtSvidBundle.following(trustDomain, set as JSONWebKeySet, source),
+      );
     } catch (error) {
       throw invalid(
         key,

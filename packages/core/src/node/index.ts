@@ -30,6 +30,7 @@ export {
   type CreateGateOptions,
   createGate,
   type GateConfig,
+  loadSpiffeBundles,
   type SpiffeBundleConfig,
 } from "./create-gate.js";
 export {
