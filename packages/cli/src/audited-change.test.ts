@@ -59,7 +59,7 @@ describe("every state change is audited, with who made it (K83)", () => {
       ["agent", "resume", OPS],
       ["agent", "revoke", SUPPORT, "--reason", "left the team"],
       ["keys", "rotate"],
-      ["keys", "retire", oldKid],
+      ["keys", "retire", "--", oldKid],
     ]) {
       const run = await cli(dir, ...args);
       expect(run.err, args.join(" ")).toBe("");

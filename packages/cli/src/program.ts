@@ -456,7 +456,9 @@ function buildProgram(output: Output, fail: (code: number) => void): Command {
     });
   keys
     .command("retire <kid>")
-    .description("stop a key verifying at once (a new key signs first when it was signing)")
+    .description(
+      "stop a key verifying at once (a new key signs first when it was signing); a key id that starts with - goes after --",
+    )
     .action(async (kid: string) => {
       await audited(
         ({ authority }) => {
