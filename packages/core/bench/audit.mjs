@@ -155,6 +155,9 @@ console.log(
   `\nper record with the witness on vs process mode (goal ≤ 1.2×): p50 ${(withWitness.p50 / without.p50).toFixed(2)}×, p99 ${(withWitness.p99 / without.p99).toFixed(2)}×; throughput ${(witnessRate / processRate).toFixed(2)}× of process mode`,
 );
 console.log(
+  `group mode's bound at 64 callers (one record per caller per batch, one fdatasync per batch): 64 / the fsync-mode p50 of ${Math.round(byName["FileAuditLog fsync"].p50)} µs = ${Math.round(64 / (byName["FileAuditLog fsync"].p50 / 1e6)).toLocaleString("en")} events/s on this disk now`,
+);
+console.log(
   `unanchored records when the runs ended (before close): ${anchors.map((anchor) => anchor.unanchored).join(", ")}`,
 );
 console.log(
