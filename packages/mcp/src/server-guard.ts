@@ -168,6 +168,23 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
 }
 
 /**
+ * The SDK's own handler for `method`, which the guard wraps: `invalid_configuration` when this
+ * SDK version keeps none where the guard looks.
+ */
+function sdkHandler<H>(server: McpServer, method: "tools/call" | "tools/list"): H {
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, H> })
+    ._requestHandlers;
+  const original = handlers?.get(method);
+  if (original === undefined) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `This MCP SDK version has no ${method} handler to guard.`,
+    );
+  }
+  return original;
+}
+
+/**
  * Wraps the server's `tools/call` handler so that a call naming no registered tool, which the SDK
  * would refuse on its own, is an audited denial through the gate first (SECURITY.md K85), and a
  * call proof in `_meta` is checked over the raw arguments before the SDK parses them; a bad one
@@ -179,18 +196,10 @@ function refuseUnknownTools(
   descriptors: ReadonlyMap<string, ToolDescriptor>,
   proofs: CallProofSettings,
 ): void {
-  const handlers = (
-    server.server as unknown as {
-      _requestHandlers?: Map<string, (request: CallToolRequest, extra: Extra) => Promise<unknown>>;
-    }
-  )._requestHandlers;
-  const original = handlers?.get("tools/call");
-  if (original === undefined) {
-    throw new AgentGateError(
-      "invalid_configuration",
-      "This MCP SDK version has no tools/call handler to guard.",
-    );
-  }
+  const original = sdkHandler<(request: CallToolRequest, extra: Extra) => Promise<unknown>>(
+    server,
+    "tools/call",
+  );
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const name = request.params.name;
     const meta = request.params._meta as Record<string, unknown> | undefined;
@@ -289,18 +298,10 @@ function filterToolsList(
   descriptors: ReadonlyMap<string, ToolDescriptor>,
   proofs: CallProofSettings,
 ): void {
-  const handlers = (
-    server.server as unknown as {
-      _requestHandlers?: Map<string, (request: unknown, extra: Extra) => Promise<ListToolsResult>>;
-    }
-  )._requestHandlers;
-  const original = handlers?.get("tools/list");
-  if (original === undefined) {
-    throw new AgentGateError(
-      "invalid_configuration",
-      "This MCP SDK version has no tools/list handler to guard.",
-    );
-  }
+  const original = sdkHandler<(request: unknown, extra: Extra) => Promise<ListToolsResult>>(
+    server,
+    "tools/list",
+  );
   server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     const listed = await original(request, extra as Extra);
     const meta = request.params?._meta as Record<string, unknown> | undefined;
