@@ -21,11 +21,12 @@ import {
   type CallProofSettings,
   callProofSettings,
   checkCallProof,
+  checkToolCallProof,
 } from "./call-proof-check.js";
 import { PROOF_OF_POSSESSION_KEY, PROOF_THUMBPRINT_KEY } from "./http-auth.js";
 import { certificateFromAuthInfo } from "./mtls.js";
 import { tokenFromMeta } from "./token-meta.js";
-import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
+import { deniedResult, ToolErrorResult, throwIfToolError } from "./tool-error.js";
 
 /** How a tool maps to policy (else from its annotations). */
 export interface McpToolPolicy {
@@ -142,15 +143,7 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
       } catch (error) {
         if (error instanceof ToolErrorResult) return error.result;
         if (!isAgentGateError(error)) throw error;
-        return {
-          isError: true,
-          content: [
-            {
-              type: "text" as const,
-              text: `AgentGate denied this call (${error.code}): ${error.safeMessage}`,
-            },
-          ],
-        };
+        return deniedResult(error);
       }
     };
     const handler =
@@ -205,31 +198,17 @@ function refuseUnknownTools(
     const meta = request.params._meta as Record<string, unknown> | undefined;
     const known = descriptors.get(name);
     if (known !== undefined) {
-      let thumbprint: string | undefined;
-      try {
-        thumbprint = await checkCallProof(
-          proofs,
-          (extra as Extra).authInfo?.token ?? tokenFromMeta(meta),
-          meta,
-          {
-            method: "tools/call",
-            tool: name,
-            arguments: request.params.arguments,
-          },
-        );
-      } catch (error) {
-        if (!isAgentGateError(error)) throw error;
-        const denial = await options.gate.refuse(
-          {
-            tool: known,
-            arguments: request.params.arguments ?? {},
-            credential: credentialOf(extra as Extra, meta),
-            metadata: { framework: "mcp" },
-          },
-          error,
-        );
-        return denialResult(denial) as never;
-      }
+      const checked = await checkToolCallProof(options.gate, proofs, {
+        name,
+        arguments: request.params.arguments,
+        meta,
+        token: (extra as Extra).authInfo?.token ?? tokenFromMeta(meta),
+        tool: known,
+        credential: credentialOf(extra as Extra, meta),
+        framework: "mcp",
+      });
+      if ("denial" in checked) return deniedResult(checked.denial) as never;
+      const { thumbprint } = checked;
       const proven = thumbprint === undefined ? extra : { ...extra, [CALL_PROOF]: thumbprint };
       return original(request, proven as Extra) as never;
     }
@@ -247,20 +226,8 @@ function refuseUnknownTools(
         safeMessage: "No such tool.",
       }),
     );
-    return denialResult(denial);
+    return deniedResult(denial);
   });
-}
-
-function denialResult(denial: AgentGateError) {
-  return {
-    isError: true,
-    content: [
-      {
-        type: "text" as const,
-        text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
-      },
-    ],
-  };
 }
 
 /** The gate's view of an MCP tool. */

@@ -1,3 +1,4 @@
+import type { AgentGateError } from "@agentgate/core";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
 /**
@@ -27,4 +28,14 @@ export function throwIfToolError<Result>(result: Result): Result {
     throw new ToolErrorResult(result as CallToolResult);
   }
   return result;
+}
+
+/** What the caller gets for a denial: `isError: true` with the denial's code and safe reason only. */
+export function deniedResult(denial: AgentGateError): CallToolResult {
+  return {
+    isError: true,
+    content: [
+      { type: "text", text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}` },
+    ],
+  };
 }
