@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import {
   createServer as createHttpServer,
   type Server as HttpServer,
@@ -5,12 +6,24 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer, Server as HttpsServer } from "node:https";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { PeerCertificate } from "node:tls";
-import { allow, deny, FunctionPolicyClient, Gate, type GateOptions } from "@agentgate/core";
+import {
+  Authority,
+  allow,
+  defineAgent,
+  deny,
+  FunctionPolicyClient,
+  Gate,
+  type GateOptions,
+} from "@agentgate/core";
+import { FileKeyStore, FileRevocationList, JsonFileAgentRegistry } from "@agentgate/core/node";
 import { createTestGate, MemoryAuditSink, type TestGateOptions } from "@agentgate/core/testing";
 import { CertificateAuthority, type IssuedSvid } from "@agentgate/core/x509";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
@@ -324,4 +337,73 @@ export async function connectHttp(url: string, fetch?: FetchLike): Promise<Clien
     new StreamableHTTPClientTransport(new URL(url), fetch === undefined ? undefined : { fetch }),
   );
   return client;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The published reference server, `@modelcontextprotocol/server-everything`, to run over stdio. */
+export const EVERYTHING = join(
+  require.resolve("@modelcontextprotocol/server-everything/package.json"),
+  "..",
+  "dist",
+  "index.js",
+);
+
+/** The first text of a tool result (`""` without one). */
+export const text = (result: unknown) =>
+  (result as { content: Array<{ text?: string }> }).content[0]?.text ?? "";
+
+/**
+ * A client of {@link EVERYTHING} started unmodified as a child process over stdio, as a proxy's
+ * upstream; `cleanups` closes it.
+ */
+export async function everythingUpstream(cleanups: Cleanups): Promise<Client> {
+  const upstream = new Client({ name: "agentgate-proxy-test", version: "1.0.0" });
+  await upstream.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [EVERYTHING, "stdio"],
+      stderr: "ignore",
+    }),
+  );
+  cleanups.push(() => upstream.close());
+  return upstream;
+}
+
+/** Options of {@link agentGateDirectory}. */
+export interface AgentGateDirectoryOptions {
+  /** The audience in `config.json`. */
+  readonly audience: string;
+  /** The agents registered in `agents.json`. */
+  readonly agents: ReadonlyArray<{ readonly id: string; readonly owner: string }>;
+  /** Cedar policy files of `policies/`, by file name. */
+  readonly policies: Readonly<Record<string, string>>;
+}
+
+/**
+ * Makes `dir` an AgentGate directory for the trust domain acme.example, as the proxy command
+ * reads it: `agents.json`, the authority's keys and revocations, `config.json` and `policies/`.
+ * Resolves with its authority.
+ */
+export async function agentGateDirectory(
+  dir: string,
+  options: AgentGateDirectoryOptions,
+): Promise<Authority> {
+  const registry = new JsonFileAgentRegistry(join(dir, "agents.json"));
+  for (const agent of options.agents) await registry.put(defineAgent(agent));
+  const authority = await Authority.create({
+    trustDomain: "acme.example",
+    registry,
+    revocations: new FileRevocationList(join(dir, "revocations.jsonl")),
+    keyStore: new FileKeyStore(join(dir, "keys")),
+  });
+  writeFileSync(
+    join(dir, "config.json"),
+    JSON.stringify({ trustDomain: "acme.example", audience: options.audience }),
+  );
+  mkdirSync(join(dir, "policies"));
+  for (const [file, cedar] of Object.entries(options.policies)) {
+    writeFileSync(join(dir, "policies", file), cedar);
+  }
+  return authority;
 }
