@@ -1,5 +1,4 @@
 import {
-  AgentGateError,
   type CredentialSource,
   type Gate,
   type InvocationMetadata,
@@ -25,7 +24,12 @@ import {
 import { inputSchemaOf } from "./input-schema.js";
 import { describe, type McpToolPolicy } from "./server-guard.js";
 import { tokenFromMeta } from "./token-meta.js";
-import { deniedResult, ToolErrorResult, throwIfToolError } from "./tool-error.js";
+import {
+  deniedResult,
+  refuseUnknownTool,
+  ToolErrorResult,
+  throwIfToolError,
+} from "./tool-error.js";
 import { type PinToolsOptions, pinTools } from "./tool-pins.js";
 
 const UNKNOWN_NAME_RELIST_MS = 1000;
@@ -204,17 +208,12 @@ export function createMcpProxy(options: McpProxyOptions): Server {
             ? await entryFor(name)
             : { descriptor: { name, server: options.serverId } };
       if (entry === undefined) {
-        const denial = await options.gate.refuse(
-          {
-            tool: { name: name.slice(0, 256), server: options.serverId, action: "execute" },
-            arguments: request.params.arguments ?? {},
-            credential,
-            metadata: { framework: "mcp-proxy" },
-          },
-          new AgentGateError("access_denied", `Unknown tool ${name.slice(0, 256)}.`, {
-            safeMessage: "No such tool.",
-          }),
-        );
+        const denial = await refuseUnknownTool(options.gate, options.serverId, {
+          name,
+          arguments: request.params.arguments,
+          credential,
+          framework: "mcp-proxy",
+        });
         return denial.code === "access_denied"
           ? errorResult(`Unknown tool: ${name.slice(0, 256)}`)
           : deniedResult(denial);

@@ -26,7 +26,12 @@ import {
 import { PROOF_OF_POSSESSION_KEY, PROOF_THUMBPRINT_KEY } from "./http-auth.js";
 import { certificateFromAuthInfo } from "./mtls.js";
 import { tokenFromMeta } from "./token-meta.js";
-import { deniedResult, ToolErrorResult, throwIfToolError } from "./tool-error.js";
+import {
+  deniedResult,
+  refuseUnknownTool,
+  ToolErrorResult,
+  throwIfToolError,
+} from "./tool-error.js";
 
 /** How a tool maps to policy (else from its annotations). */
 export interface McpToolPolicy {
@@ -212,20 +217,12 @@ function refuseUnknownTools(
       const proven = thumbprint === undefined ? extra : { ...extra, [CALL_PROOF]: thumbprint };
       return original(request, proven as Extra) as never;
     }
-    const denial = await options.gate.refuse(
-      {
-        tool: { name: String(name).slice(0, 256), server: options.serverId, action: "execute" },
-        arguments: request.params.arguments ?? {},
-        credential: credentialOf(
-          extra as Extra,
-          request.params._meta as Record<string, unknown> | undefined,
-        ),
-        metadata: { framework: "mcp" },
-      },
-      new AgentGateError("access_denied", `Unknown tool ${String(name).slice(0, 256)}.`, {
-        safeMessage: "No such tool.",
-      }),
-    );
+    const denial = await refuseUnknownTool(options.gate, options.serverId, {
+      name,
+      arguments: request.params.arguments,
+      credential: credentialOf(extra as Extra, meta),
+      framework: "mcp",
+    });
     return deniedResult(denial);
   });
 }
