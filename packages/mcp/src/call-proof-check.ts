@@ -1,12 +1,8 @@
 import {
   AgentGateError,
   type Clock,
-  type Gate,
-  isAgentGateError,
   MemoryReplayCache,
   type ReplayCache,
-  type ToolDescriptor,
-  type ToolInvocation,
   verifyCallProof,
 } from "@agentgate/core";
 import { proofFromMeta } from "./token-meta.js";
@@ -56,55 +52,4 @@ export async function checkCallProof(
     ...(proofs.windowSeconds === undefined ? {} : { windowSeconds: proofs.windowSeconds }),
     ...(proofs.clock === undefined ? {} : { clock: proofs.clock }),
   });
-}
-
-/** A `tools/call` request, as {@link checkToolCallProof} checks its call proof. */
-export interface ToolCall {
-  /** The tool name the request gave. */
-  readonly name: string;
-  /** The raw arguments, before any parsing. */
-  readonly arguments: Record<string, unknown> | undefined;
-  /** The request's `_meta`, where the proof is. */
-  readonly meta: Record<string, unknown> | undefined;
-  /** The token the proof must name. */
-  readonly token: string | undefined;
-  /** The gate's view of the tool called. */
-  readonly tool: ToolDescriptor;
-  /** The caller's credential, for the gate's refusal. */
-  readonly credential: ToolInvocation["credential"];
-  /** `metadata.framework` of the refusal: `mcp` for the guard, `mcp-proxy` for the proxy. */
-  readonly framework: string;
-}
-
-/**
- * Checks the call proof of a `tools/call` over its raw arguments ({@link checkCallProof}): the
- * proof key's thumbprint (`undefined` without a proof), or, for a bad proof, the gate's audited
- * refusal of the call as `denial`.
- */
-export async function checkToolCallProof(
-  gate: Gate,
-  proofs: CallProofSettings,
-  call: ToolCall,
-): Promise<{ readonly thumbprint: string | undefined } | { readonly denial: AgentGateError }> {
-  try {
-    return {
-      thumbprint: await checkCallProof(proofs, call.token, call.meta, {
-        method: "tools/call",
-        tool: call.name,
-        arguments: call.arguments,
-      }),
-    };
-  } catch (error) {
-    if (!isAgentGateError(error)) throw error;
-    const denial = await gate.refuse(
-      {
-        tool: call.tool,
-        arguments: call.arguments ?? {},
-        credential: call.credential,
-        metadata: { framework: call.framework },
-      },
-      error,
-    );
-    return { denial };
-  }
 }

@@ -15,21 +15,12 @@ import {
   ListToolsRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
-import {
-  type CallProofOptions,
-  callProofSettings,
-  checkCallProof,
-  checkToolCallProof,
-} from "./call-proof-check.js";
+import { type CallProofOptions, callProofSettings, checkCallProof } from "./call-proof-check.js";
 import { inputSchemaOf } from "./input-schema.js";
+import { checkToolCallProof, deniedResult, refuseUnknownTool } from "./refusal.js";
 import { describe, type McpToolPolicy } from "./server-guard.js";
 import { tokenFromMeta } from "./token-meta.js";
-import {
-  deniedResult,
-  refuseUnknownTool,
-  ToolErrorResult,
-  throwIfToolError,
-} from "./tool-error.js";
+import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 import { type PinToolsOptions, pinTools } from "./tool-pins.js";
 
 const UNKNOWN_NAME_RELIST_MS = 1000;

@@ -21,17 +21,12 @@ import {
   type CallProofSettings,
   callProofSettings,
   checkCallProof,
-  checkToolCallProof,
 } from "./call-proof-check.js";
 import { PROOF_OF_POSSESSION_KEY, PROOF_THUMBPRINT_KEY } from "./http-auth.js";
 import { certificateFromAuthInfo } from "./mtls.js";
+import { checkToolCallProof, deniedResult, refuseUnknownTool } from "./refusal.js";
 import { tokenFromMeta } from "./token-meta.js";
-import {
-  deniedResult,
-  refuseUnknownTool,
-  ToolErrorResult,
-  throwIfToolError,
-} from "./tool-error.js";
+import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 
 /** How a tool maps to policy (else from its annotations). */
 export interface McpToolPolicy {

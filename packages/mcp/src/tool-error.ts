@@ -1,4 +1,3 @@
-import { AgentGateError, type Gate, type ToolInvocation } from "@agentgate/core";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
 /**
@@ -28,41 +27,4 @@ export function throwIfToolError<Result>(result: Result): Result {
     throw new ToolErrorResult(result as CallToolResult);
   }
   return result;
-}
-
-/** What the caller gets for a denial: `isError: true` with the denial's code and safe reason only. */
-export function deniedResult(denial: AgentGateError): CallToolResult {
-  return {
-    isError: true,
-    content: [
-      { type: "text", text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}` },
-    ],
-  };
-}
-
-/**
- * The gate's audited refusal of a `tools/call` naming no tool there is (SECURITY.md K85): the
- * name, cut to 256 characters, as an `execute` tool of `serverId`, denied `access_denied` with
- * the safe reason "No such tool.".
- */
-export function refuseUnknownTool(
-  gate: Gate,
-  serverId: string,
-  call: {
-    readonly name: string;
-    readonly arguments: Record<string, unknown> | undefined;
-    readonly credential: ToolInvocation["credential"];
-    readonly framework: string;
-  },
-): Promise<AgentGateError> {
-  const name = call.name.slice(0, 256);
-  return gate.refuse(
-    {
-      tool: { name, server: serverId, action: "execute" },
-      arguments: call.arguments ?? {},
-      credential: call.credential,
-      metadata: { framework: call.framework },
-    },
-    new AgentGateError("access_denied", `Unknown tool ${name}.`, { safeMessage: "No such tool." }),
-  );
 }
