@@ -6,15 +6,13 @@ import {
   generateDpopKey,
 } from "@agentgate/core";
 import { createTestGate, TestClock } from "@agentgate/core/testing";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
-import { connect, SUPPORT } from "../test/setup.js";
+import { connect, crmServer, SUPPORT } from "../test/setup.js";
 import { withAgentToken } from "./client.js";
 import { createMcpProxy } from "./proxy.js";
-import { guardMcpServer } from "./server-guard.js";
 import { PROOF_META_KEY, TOKEN_META_KEY } from "./token-meta.js";
 
 const AUDIENCE = "mcp://crm";
@@ -30,19 +28,13 @@ async function server(options: { requireProofOfPossession?: boolean; clock?: Tes
       : { requireProofOfPossession: options.requireProofOfPossession }),
   });
   const calls: string[] = [];
-  const mcp = new McpServer({ name: "crm", version: "1.0.0" });
-  guardMcpServer(mcp, {
-    gate: context.gate,
-    serverId: "crm",
-    ...(options.clock === undefined ? {} : { callProofs: { clock: options.clock } }),
-  });
-  mcp.registerTool(
-    "lookup",
-    { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } },
-    async ({ customerId }) => {
-      calls.push(`lookup:${customerId}`);
-      return { content: [{ type: "text", text: `customer ${customerId}` }] };
+  const mcp = crmServer(
+    {
+      gate: context.gate,
+      serverId: "crm",
+      ...(options.clock === undefined ? {} : { callProofs: { clock: options.clock } }),
     },
+    calls,
   );
   const client = await connect(mcp);
   const key = await generateDpopKey();
@@ -51,6 +43,22 @@ async function server(options: { requireProofOfPossession?: boolean; clock?: Tes
     confirmation: { jkt: key.jkt },
   });
   return { ...context, calls, client, key, credential };
+}
+
+/**
+ * `client` as `withAgentToken` wraps it, keeping in `sent` the params of every `callTool` (its
+ * token and proof in `_meta`), for a test to replay.
+ */
+function recording(client: Client) {
+  const sent: Array<Record<string, unknown>> = [];
+  const recorder = {
+    callTool: async (params: Record<string, unknown>) => {
+      sent.push(params);
+      return client.callTool(params as never);
+    },
+    listTools: client.listTools.bind(client),
+  };
+  return { sent, recorder: recorder as never as Client };
 }
 
 function deniedText(result: unknown): string {
@@ -106,15 +114,8 @@ describe("call proofs over in-memory MCP (stdio's shape)", () => {
 
   it("M110: a call proof captured with its token is accepted once; the replay is refused", async () => {
     const { client, key, credential, calls } = await server();
-    const sent: Array<Record<string, unknown>> = [];
-    const recorder = {
-      callTool: async (params: Record<string, unknown>) => {
-        sent.push(params);
-        return client.callTool(params as never);
-      },
-      listTools: client.listTools.bind(client),
-    };
-    const agent = withAgentToken(recorder as never as typeof client, credential, { key });
+    const { sent, recorder } = recording(client);
+    const agent = withAgentToken(recorder, credential, { key });
     await agent.callTool({ name: "lookup", arguments: { customerId: "acme" } });
     expect(calls).toEqual(["lookup:acme"]);
     const replayed = await client.callTool(sent[0] as never);
@@ -185,34 +186,21 @@ describe("call proofs over in-memory MCP (stdio's shape)", () => {
         return { content: [{ type: "text", text: `customer ${customerId}` }] };
       },
     );
-    const [upClient, upServer] = InMemoryTransport.createLinkedPair();
-    await upstreamServer.connect(upServer);
-    const upstream = new Client({ name: "proxy", version: "1.0.0" });
-    await upstream.connect(upClient);
+    const upstream = await connect(upstreamServer, "proxy");
     const proxy = createMcpProxy({
       gate: context.gate,
       serverId: "crm",
       upstream,
       tools: { lookup: { action: "read" } },
     });
-    const [downClient, downServer] = InMemoryTransport.createLinkedPair();
-    await proxy.connect(downServer);
-    const client = new Client({ name: "agent", version: "1.0.0" });
-    await client.connect(downClient);
+    const client = await connect(proxy);
     const key = await generateDpopKey();
     const credential = CredentialProvider.forAgent(context.authority, SUPPORT, {
       audience: AUDIENCE,
       confirmation: { jkt: key.jkt },
     });
-    const sent: Array<Record<string, unknown>> = [];
-    const recorder = {
-      callTool: async (params: Record<string, unknown>) => {
-        sent.push(params);
-        return client.callTool(params as never);
-      },
-      listTools: client.listTools.bind(client),
-    };
-    const agent = withAgentToken(recorder as never as typeof client, credential, { key });
+    const { sent, recorder } = recording(client);
+    const agent = withAgentToken(recorder, credential, { key });
     expect((await agent.listTools()).tools.map((tool) => tool.name)).toEqual(["lookup"]);
     const ok = await agent.callTool({ name: "lookup", arguments: { customerId: "acme" } });
     expect(ok.isError).not.toBe(true);

@@ -1,103 +1,35 @@
-import { createServer, request as httpsRequest, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import type { PeerCertificate } from "node:tls";
-import { certificateThumbprint, Gate } from "@agentgate/core";
-import { MemoryAuditSink } from "@agentgate/core/testing";
-import { CertificateAuthority } from "@agentgate/core/x509";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { afterEach, describe, expect, it } from "vitest";
-import * as z from "zod";
-import { INTERN, policy, SUPPORT, setup } from "../test/setup.js";
+import { request as httpsRequest } from "node:https";
+import { certificateThumbprint } from "@agentgate/core";
+import type { CertificateAuthority } from "@agentgate/core/x509";
+import { describe, expect, it } from "vitest";
+import {
+  TLS_AUDIENCE as AUDIENCE,
+  cleanupAfterEach,
+  connectHttp,
+  expectServer,
+  INTERN,
+  JSON_HEADERS,
+  LIST,
+  mtlsCredentials,
+  SERVER_ID,
+  SUPPORT,
+  tlsCrmServer,
+} from "../test/setup.js";
 import { agentGateFetch } from "./client.js";
-import { authenticateRequest } from "./http-auth.js";
-import { mtlsServerOptions } from "./mtls.js";
 import { mtlsFetch } from "./mtls-fetch.js";
-import { guardMcpServer } from "./server-guard.js";
 
-const SERVER_ID = "spiffe://acme.example/agent/crm-server";
-const AUDIENCE = "https://127.0.0.1/mcp";
-const LIST = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" });
-const JSON_HEADERS = {
-  "content-type": "application/json",
-  accept: "application/json, text/event-stream",
-};
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function expectServer(id: string) {
-  return (_host: string, certificate: PeerCertificate) =>
-    certificate.subjectaltname === `URI:${id}` ? undefined : new Error(`not ${id}`);
-}
+const cleanups = cleanupAfterEach();
 
 /**
  * A guarded MCP server on 127.0.0.1 over TLS that asks for client certificates but lets the
  * request through without one (`rejectUnauthorized: false`), so the token check itself is what
  * refuses a certificate-bound token sent without its certificate. Its gate refuses bearer tokens.
  */
-async function certBoundServer() {
-  const ca = await CertificateAuthority.open({ trustDomain: "acme.example" });
-  const context = await setup("https://pending.invalid/mcp");
-  const audit = new MemoryAuditSink();
-  const gate = new Gate({
-    audience: AUDIENCE,
-    verifier: context.authority.verifier(),
-    registry: context.registry,
-    policy,
-    audit,
-    requireProofOfPossession: true,
+function certBoundServer() {
+  return tlsCrmServer(cleanups, {
+    gate: () => ({ requireProofOfPossession: true }),
+    tls: { rejectUnauthorized: false },
   });
-  const serverSvid = await ca.issue(SERVER_ID);
-  const calls: string[] = [];
-  const server: Server = createServer(
-    {
-      ...mtlsServerOptions({
-        key: serverSvid.privateKeyPem ?? "",
-        cert: serverSvid.chainPem,
-        bundle: ca.bundle().toPem(),
-      }),
-      rejectUnauthorized: false,
-    },
-    async (request: import("node:http").IncomingMessage & { auth?: AuthInfo }, response) => {
-      const auth = await authenticateRequest(request, response, {
-        verifier: context.authority.verifier(),
-        audience: AUDIENCE,
-      });
-      if (auth === undefined) return;
-      request.auth = auth;
-      const mcp = new McpServer({ name: "crm", version: "1.0.0" });
-      guardMcpServer(mcp, { gate, serverId: "crm" });
-      mcp.registerTool(
-        "lookup",
-        { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } },
-        async ({ customerId }) => {
-          calls.push(`lookup:${customerId}`);
-          return { content: [{ type: "text", text: `customer ${customerId}` }] };
-        },
-      );
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: undefined,
-        enableJsonResponse: true,
-      });
-      await mcp.connect(transport);
-      await transport.handleRequest(request, response);
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return { base, ca, context, audit, calls };
 }
 
 /** mTLS with `svid`, the token in `Authorization: Bearer`. */
@@ -108,9 +40,7 @@ function fetchWith(
   credential: string,
 ) {
   const tls = mtlsFetch({
-    key: svid.privateKeyPem ?? "",
-    cert: svid.chainPem,
-    ca: ca.bundle().toPem(),
+    ...mtlsCredentials(ca, svid),
     checkServerIdentity: expectServer(SERVER_ID),
   });
   cleanups.push(() => tls.close());
@@ -125,12 +55,7 @@ describe("certificate-bound tokens (RFC 8705) over mTLS on 127.0.0.1", () => {
       audience: AUDIENCE,
       confirmation: { "x5t#S256": await certificateThumbprint(svid.chainPem) },
     });
-    const client = new Client({ name: "agent", version: "1.0.0" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-        fetch: fetchWith(base, ca, svid, token),
-      }),
-    );
+    const client = await connectHttp(`${base}/mcp`, fetchWith(base, ca, svid, token));
     cleanups.push(() => client.close());
     expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(["lookup"]);
     const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
@@ -180,12 +105,7 @@ describe("certificate-bound tokens (RFC 8705) over mTLS on 127.0.0.1", () => {
     const { base, ca, context, calls } = await certBoundServer();
     const svid = await ca.issue(SUPPORT);
     const { token } = await context.authority.issueToken(SUPPORT, { audience: AUDIENCE });
-    const client = new Client({ name: "agent", version: "1.0.0" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-        fetch: fetchWith(base, ca, svid, token),
-      }),
-    );
+    const client = await connectHttp(`${base}/mcp`, fetchWith(base, ca, svid, token));
     cleanups.push(() => client.close());
     const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
     expect(result.isError).toBe(true);

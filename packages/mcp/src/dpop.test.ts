@@ -1,75 +1,25 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { CredentialProvider, generateDpopKey, MemoryReplayCache } from "@agentgate/core";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { afterEach, describe, expect, it } from "vitest";
-import * as z from "zod";
-import { connect, SUPPORT, setup } from "../test/setup.js";
+import { describe, expect, it } from "vitest";
+import {
+  cleanupAfterEach,
+  connect,
+  connectHttp,
+  httpCrmServer,
+  JSON_HEADERS,
+  LIST,
+  SUPPORT,
+  setup,
+} from "../test/setup.js";
 import { agentGateFetch, withAgentToken } from "./client.js";
-import { authenticateRequest, protectedResourceMetadata } from "./http-auth.js";
-import { guardMcpServer } from "./server-guard.js";
+import { protectedResourceMetadata } from "./http-auth.js";
 
-const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise((resolve) => {
-          server.close(resolve);
-          server.closeAllConnections();
-        }),
-    ),
-  );
-});
+const cleanups = cleanupAfterEach();
 
 /** A guarded MCP server on 127.0.0.1 that checks DPoP proofs for bound tokens. */
-async function dpopServer() {
-  const state: { context?: Awaited<ReturnType<typeof setup>> } = {};
+function dpopServer() {
   const replay = new MemoryReplayCache();
-  const server = createServer(
-    async (request: import("node:http").IncomingMessage & { auth?: AuthInfo }, response) => {
-      const context = state.context as Awaited<ReturnType<typeof setup>>;
-      const auth = await authenticateRequest(request, response, {
-        verifier: context.authority.verifier(),
-        audience: `${base}/mcp`,
-        dpop: { replay },
-      });
-      if (auth === undefined) return;
-      request.auth = auth;
-      const mcp = new McpServer({ name: "crm", version: "1.0.0" });
-      guardMcpServer(mcp, { gate: context.gate, serverId: "crm" });
-      mcp.registerTool(
-        "lookup",
-        { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } },
-        async ({ customerId }) => {
-          context.calls.push(`lookup:${customerId}`);
-          return { content: [{ type: "text", text: `customer ${customerId}` }] };
-        },
-      );
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: undefined,
-        enableJsonResponse: true,
-      });
-      await mcp.connect(transport);
-      await transport.handleRequest(request, response);
-    },
-  );
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.context = await setup(`${base}/mcp`);
-  return { base, context: state.context };
+  return httpCrmServer(cleanups, { auth: () => ({ dpop: { replay } }) });
 }
-
-const LIST = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" });
-const JSON_HEADERS = {
-  "content-type": "application/json",
-  accept: "application/json, text/event-stream",
-};
 
 describe("DPoP-bound tokens over Streamable HTTP on 127.0.0.1", () => {
   it("M104: agentGateFetch({ proof: 'dpop' }) calls through the gate; the stolen token replayed as a bearer, or with a thief's proof, gets 401", async () => {
@@ -79,11 +29,9 @@ describe("DPoP-bound tokens over Streamable HTTP on 127.0.0.1", () => {
       audience: `${base}/mcp`,
       confirmation: { jkt: key.jkt },
     });
-    const client = new Client({ name: "agent", version: "1.0.0" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-        fetch: agentGateFetch({ credential, resource: `${base}/mcp`, proof: "dpop", key }),
-      }),
+    const client = await connectHttp(
+      `${base}/mcp`,
+      agentGateFetch({ credential, resource: `${base}/mcp`, proof: "dpop", key }),
     );
     const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
     expect(result.isError).not.toBe(true);

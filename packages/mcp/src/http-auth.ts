@@ -131,20 +131,8 @@ export function mcpTokenVerifier(options: McpAuthOptions): {
               : "A JWT-SVID is a bearer credential: this server accepts only DPoP-bound tokens.",
           );
         }
-        return {
-          token,
-          clientId: agent.agent.toString(),
-          scopes: [...agent.scopes],
-          expiresAt: agent.expiresAt,
-          resource: new URL(options.audience),
-          extra: {
-            tokenId: agent.tokenId,
-            principal: agent.principal.id,
-            chain: [...agent.chain],
-            // The proof of this request was checked: the gate may accept the bound token.
-            ...possession,
-          },
-        };
+        // The proof of this request was checked: the gate may accept the bound token.
+        return authInfoOf(token, agent, options.audience, possession);
       } catch (error) {
         if (error instanceof InvalidTokenError) throw error;
         throw new InvalidTokenError(isAgentGateError(error) ? error.safeMessage : "Invalid token.");
@@ -171,6 +159,31 @@ async function verifyCredential(token: string, options: McpAuthOptions): Promise
     ...(revocations === undefined ? {} : { revocations }),
   });
   return agent;
+}
+
+/**
+ * The `AuthInfo` the guarded server is handed for `agent`, verified for `audience`: `token` is
+ * what the gate verifies again on every call, `extra` what this request proved besides.
+ */
+function authInfoOf(
+  token: string,
+  agent: VerifiedAgent,
+  audience: string,
+  extra: Record<string, unknown>,
+): AuthInfo {
+  return {
+    token,
+    clientId: agent.agent.toString(),
+    scopes: [...agent.scopes],
+    expiresAt: agent.expiresAt,
+    resource: new URL(audience),
+    extra: {
+      tokenId: agent.tokenId,
+      principal: agent.principal.id,
+      chain: [...agent.chain],
+      ...extra,
+    },
+  };
 }
 
 function missingRegistry(): AgentGateError {
@@ -203,19 +216,9 @@ export async function authenticateRequest(
       const { agent } = await options.certificates.authenticate(peer.certificateChain, {
         audience: options.audience,
       });
-      return {
-        token: agent.tokenId,
-        clientId: agent.agent.toString(),
-        scopes: [...agent.scopes],
-        expiresAt: agent.expiresAt,
-        resource: new URL(options.audience),
-        extra: {
-          tokenId: agent.tokenId,
-          principal: agent.principal.id,
-          chain: [...agent.chain],
-          [CERTIFICATE_CHAIN_KEY]: peer.certificateChain,
-        },
-      };
+      return authInfoOf(agent.tokenId, agent, options.audience, {
+        [CERTIFICATE_CHAIN_KEY]: peer.certificateChain,
+      });
     } catch (error) {
       description = isAgentGateError(error) ? error.safeMessage : "invalid certificate";
     }

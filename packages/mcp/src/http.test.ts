@@ -1,53 +1,36 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type RequestListener } from "node:http";
 import { isAgentGateError } from "@agentgate/core";
 import { MemoryAuditSink } from "@agentgate/core/testing";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { afterEach, describe, expect, it } from "vitest";
-import * as z from "zod";
-import { connect, SUPPORT, setup } from "../test/setup.js";
+import { describe, expect, it } from "vitest";
+import {
+  cleanupAfterEach,
+  connect,
+  connectHttp,
+  httpCrmServer,
+  JSON_HEADERS,
+  listen,
+  SUPPORT,
+  setup,
+} from "../test/setup.js";
 import { agentGateFetch, withAgentToken } from "./client.js";
-import { authenticateRequest, protectedResourceMetadata } from "./http-auth.js";
-import { guardMcpServer } from "./server-guard.js";
+import { protectedResourceMetadata } from "./http-auth.js";
 import { pinTools, ToolPins } from "./tool-pins.js";
 
-const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise((resolve) => {
-          server.close(resolve);
-          // A client's late stream request (the SDK's optional GET) must not hold the close open.
-          server.closeAllConnections();
-        }),
-    ),
-  );
-});
+const cleanups = cleanupAfterEach();
 
-async function listen(
-  handler: (
-    request: IncomingMessage & { auth?: AuthInfo },
-    response: import("node:http").ServerResponse,
-  ) => void,
-): Promise<string> {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/** A plain HTTP server on 127.0.0.1 answering with `handler`: its base URL. */
+function serve(handler: RequestListener): Promise<string> {
+  return listen(createServer(handler), cleanups);
 }
 
-/** A guarded MCP server over Streamable HTTP on 127.0.0.1 (stateless: one transport per request). */
-async function httpServer() {
-  let base = "";
-  const state: { context?: Awaited<ReturnType<typeof setup>> } = {};
-  base = await listen(async (request, response) => {
-    const context = state.context as Awaited<ReturnType<typeof setup>>;
-    if (request.url === "/.well-known/oauth-protected-resource") {
+/**
+ * A guarded MCP server over Streamable HTTP on 127.0.0.1 (stateless: one transport per request)
+ * that publishes its RFC 9728 metadata.
+ */
+function httpServer() {
+  return httpCrmServer(cleanups, {
+    route: (request, response, context, base) => {
+      if (request.url !== "/.well-known/oauth-protected-resource") return false;
       response.end(
         JSON.stringify(
           protectedResourceMetadata({
@@ -56,45 +39,21 @@ async function httpServer() {
           }),
         ),
       );
-      return;
-    }
-    const auth = await authenticateRequest(request, response, {
-      verifier: context.authority.verifier(),
-      audience: `${base}/mcp`,
+      return true;
+    },
+    auth: (_context, base) => ({
       resourceMetadataUrl: `${base}/.well-known/oauth-protected-resource`,
-    });
-    if (auth === undefined) return;
-    request.auth = auth;
-    const server = new McpServer({ name: "crm", version: "1.0.0" });
-    guardMcpServer(server, { gate: context.gate, serverId: "crm" });
-    server.registerTool(
-      "lookup",
-      { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } },
-      async ({ customerId }) => {
-        context.calls.push(`lookup:${customerId}`);
-        return { content: [{ type: "text", text: `customer ${customerId}` }] };
-      },
-    );
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
-    await server.connect(transport);
-    await transport.handleRequest(request, response);
+    }),
   });
-  state.context = await setup(`${base}/mcp`);
-  return { base, context: state.context };
 }
 
 describe("MCP over Streamable HTTP on 127.0.0.1", () => {
   it("the agent's token travels as a bearer for this server's resource, and the call runs through the gate", async () => {
     const { base, context } = await httpServer();
     const credential = context.credentials(SUPPORT);
-    const client = new Client({ name: "agent", version: "1.0.0" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-        fetch: agentGateFetch({ credential, resource: `${base}/mcp` }),
-      }),
+    const client = await connectHttp(
+      `${base}/mcp`,
+      agentGateFetch({ credential, resource: `${base}/mcp` }),
     );
     const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
     expect(result.isError).not.toBe(true);
@@ -104,10 +63,7 @@ describe("MCP over Streamable HTTP on 127.0.0.1", () => {
 
   it("F48: a request without a token, or with a token for another audience, gets 401 and runs nothing", async () => {
     const { base, context } = await httpServer();
-    const bare = new Client({ name: "agent", version: "1.0.0" });
-    await expect(
-      bare.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`))),
-    ).rejects.toThrow(/invalid_token/);
+    await expect(connectHttp(`${base}/mcp`)).rejects.toThrow(/invalid_token/);
     const wrong = context.credentials(SUPPORT, "https://mcp.acme.example/other");
     const response = await fetch(`${base}/mcp`, {
       method: "POST",
@@ -132,10 +88,7 @@ describe("MCP over Streamable HTTP on 127.0.0.1", () => {
         method: "tools/call",
         params: { name: "lookup", arguments: { customerId: "acme", ...extra } },
       });
-    const headers = {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-    };
+    const headers = JSON_HEADERS;
     for (const [url, init] of [
       [`${base}/mcp?access_token=${token}`, { body: call() }],
       [`${base}/mcp`, { body: call({ access_token: token, authorization: `Bearer ${token}` }) }],
@@ -158,7 +111,7 @@ describe("MCP over Streamable HTTP on 127.0.0.1", () => {
   it("F49: the token never leaves for a server other than its audience", async () => {
     const { base, context } = await httpServer();
     let leaked = 0;
-    const other = await listen((request, response) => {
+    const other = await serve((request, response) => {
       if (request.headers.authorization !== undefined) leaked++;
       response.writeHead(404).end();
     });
@@ -179,25 +132,20 @@ describe("MCP over Streamable HTTP on 127.0.0.1", () => {
 
   it("I67: authorization metadata advertised by a server is never fetched by the client", async () => {
     let fetched = 0;
-    const internal = await listen((_, response) => {
+    const internal = await serve((_, response) => {
       fetched++;
       response.end("{}");
     });
-    const hostile = await listen((_, response) => {
+    const hostile = await serve((_, response) => {
       response
         .writeHead(401, {
           "www-authenticate": `Bearer resource_metadata="${internal}/.well-known/oauth-protected-resource"`,
         })
         .end();
     });
-    const client = new Client({ name: "agent", version: "1.0.0" });
     const credential = "not-a-real-token";
     await expect(
-      client.connect(
-        new StreamableHTTPClientTransport(new URL(`${hostile}/mcp`), {
-          fetch: agentGateFetch({ credential, resource: `${hostile}/mcp` }),
-        }),
-      ),
+      connectHttp(`${hostile}/mcp`, agentGateFetch({ credential, resource: `${hostile}/mcp` })),
     ).rejects.toThrow();
     expect(fetched).toBe(0);
   });

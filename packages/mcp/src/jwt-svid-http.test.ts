@@ -1,36 +1,22 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { defineAgent, JwtSvidBundle, MemoryReplayCache } from "@agentgate/core";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import { afterEach, describe, expect, it } from "vitest";
-import * as z from "zod";
-import { SUPPORT, setup } from "../test/setup.js";
+import { describe, expect, it } from "vitest";
+import {
+  cleanupAfterEach,
+  connectHttp,
+  httpCrmServer,
+  JSON_HEADERS,
+  SUPPORT,
+} from "../test/setup.js";
 import { agentGateFetch } from "./client.js";
-import { authenticateRequest, mcpTokenVerifier } from "./http-auth.js";
-import { guardMcpServer } from "./server-guard.js";
+import { mcpTokenVerifier } from "./http-auth.js";
 
 // SPIRE-issued JWT-SVIDs as the bearer of an MCP server over Streamable HTTP on 127.0.0.1. A
 // SPIRE server's JWT authority is an ES256 key with a kid; its bundle (the JWKS of
 // `spire-server bundle show -format spiffe`, keys with use "jwt-svid") configures both the
 // bearer check and the gate; SVIDs carry header alg/kid/typ JWT and claims sub, aud, exp, iat.
 
-const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise((resolve) => {
-          server.close(resolve);
-          server.closeAllConnections();
-        }),
-    ),
-  );
-});
+const cleanups = cleanupAfterEach();
 
 async function spire(trustDomain = "acme.example", kid = "spire-jwt-1") {
   const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
@@ -58,49 +44,21 @@ interface ServerOptions {
 async function svidServer(options: ServerOptions = {}) {
   const authority = await spire();
   const bundle = await authority.bundle();
-  const state: { context?: Awaited<ReturnType<typeof setup>> } = {};
-  const server = createServer(async (request: IncomingMessage & { auth?: AuthInfo }, response) => {
-    const context = state.context as Awaited<ReturnType<typeof setup>>;
-    const auth = await authenticateRequest(request, response, {
-      verifier: context.authority.verifier(),
-      audience: `${base}/mcp`,
+  const { base, context } = await httpCrmServer(cleanups, {
+    auth: (context) => ({
       ...(options.httpBundles === false ? {} : { spiffeBundles: [bundle] }),
       ...(options.registry === false ? {} : { registry: context.registry }),
       ...(options.dpopRequired === true
         ? { dpop: { replay: new MemoryReplayCache(), required: true } }
         : {}),
-    });
-    if (auth === undefined) return;
-    request.auth = auth;
-    const mcp = new McpServer({ name: "crm", version: "1.0.0" });
-    guardMcpServer(mcp, { gate: context.gate, serverId: "crm" });
-    mcp.registerTool(
-      "lookup",
-      { inputSchema: { customerId: z.string() }, annotations: { readOnlyHint: true } },
-      async ({ customerId }) => {
-        context.calls.push(`lookup:${customerId}`);
-        return { content: [{ type: "text", text: `customer ${customerId}` }] };
-      },
-    );
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
-    });
-    await mcp.connect(transport);
-    await transport.handleRequest(request, response);
+    }),
+    gate: options.gateBundles === false ? {} : { spiffeBundles: [bundle] },
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.context = await setup(
-    `${base}/mcp`,
-    options.gateBundles === false ? {} : { spiffeBundles: [bundle] },
-  );
   const audience = `${base}/mcp`;
   return {
     base,
     audience,
-    context: state.context,
+    context,
     bundle,
     svid: (claims?: Record<string, unknown>) => authority.svid(audience, claims),
   };
@@ -117,11 +75,7 @@ const CALL = JSON.stringify({
 async function post(base: string, svid: string): Promise<{ status: number; reason: string }> {
   const response = await fetch(`${base}/mcp`, {
     method: "POST",
-    headers: {
-      authorization: `Bearer ${svid}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-    },
+    headers: { authorization: `Bearer ${svid}`, ...JSON_HEADERS },
     body: CALL,
   });
   const reason = /error_description="([^"]*)"/.exec(
@@ -135,12 +89,7 @@ describe("SPIRE JWT-SVIDs as bearers of an MCP server over Streamable HTTP on 12
   it("P132: a SPIRE JWT-SVID of a registered agent calls a guarded tool through the SDK client, as that agent, audited as a JWT-SVID", async () => {
     const { audience, context, bundle, svid } = await svidServer();
     const credential = await svid({ jti: "svid-1" });
-    const client = new Client({ name: "agent", version: "1.0.0" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(audience), {
-        fetch: agentGateFetch({ credential, resource: audience }),
-      }),
-    );
+    const client = await connectHttp(audience, agentGateFetch({ credential, resource: audience }));
     const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
     expect(result.isError).not.toBe(true);
     expect(context.calls).toEqual(["lookup:acme"]);
@@ -180,13 +129,8 @@ describe("SPIRE JWT-SVIDs as bearers of an MCP server over Streamable HTTP on 12
       status: 401,
       reason: "The agent credential is not valid.",
     });
-    const client = new Client({ name: "agent", version: "1.0.0" });
     await expect(
-      client.connect(
-        new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-          fetch: agentGateFetch({ credential: evilSvid, resource: `${base}/mcp` }),
-        }),
-      ),
+      connectHttp(`${base}/mcp`, agentGateFetch({ credential: evilSvid, resource: `${base}/mcp` })),
     ).rejects.toThrow(/invalid_token/);
     expect(
       (await post(base, await svid({ sub: "spiffe://evil.example/agent/support" }))).status,
@@ -213,11 +157,9 @@ describe("SPIRE JWT-SVIDs as bearers of an MCP server over Streamable HTTP on 12
 
     // The bearer check accepts the SVID, the gate (no bundle) does not: the tool never runs.
     const gateOnly = await svidServer({ gateBundles: false });
-    const client = new Client({ name: "agent", version: "1.0.0" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(gateOnly.audience), {
-        fetch: agentGateFetch({ credential: await gateOnly.svid(), resource: gateOnly.audience }),
-      }),
+    const client = await connectHttp(
+      gateOnly.audience,
+      agentGateFetch({ credential: await gateOnly.svid(), resource: gateOnly.audience }),
     );
     const result = await client.callTool({ name: "lookup", arguments: { customerId: "acme" } });
     expect(result.isError).toBe(true);

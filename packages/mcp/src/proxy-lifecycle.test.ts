@@ -1,17 +1,11 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Authority, defineAgent } from "@agentgate/core";
-import {
-  FileAuditLog,
-  FileKeyStore,
-  FileRevocationList,
-  JsonFileAgentRegistry,
-  readAuditLog,
-} from "@agentgate/core/node";
+import { FileAuditLog, readAuditLog } from "@agentgate/core/node";
 import { afterEach, describe, expect, it } from "vitest";
+import { agentGateDirectory } from "../test/setup.js";
 
 // These tests start real processes (the proxy and its upstream): on a loaded machine that takes
 // seconds, so every wait is bounded generously and nothing asserts how long anything took.
@@ -37,23 +31,13 @@ function tempFolder(prefix: string): string {
 /** An AgentGate directory where support may call every tool of the `quitting` server. */
 async function directory(): Promise<string> {
   const dir = tempFolder("agentgate-proxy-lifecycle-");
-  const registry = new JsonFileAgentRegistry(join(dir, "agents.json"));
-  await registry.put(defineAgent({ id: SUPPORT, owner: "alice@acme.example" }));
-  await Authority.create({
-    trustDomain: "acme.example",
-    registry,
-    revocations: new FileRevocationList(join(dir, "revocations.jsonl")),
-    keyStore: new FileKeyStore(join(dir, "keys")),
+  await agentGateDirectory(dir, {
+    audience: AUDIENCE,
+    agents: [{ id: SUPPORT, owner: "alice@acme.example" }],
+    policies: {
+      "quitting.cedar": `@id("support-quits")\npermit (principal == Agent::"${SUPPORT}", action, resource);\n`,
+    },
   });
-  writeFileSync(
-    join(dir, "config.json"),
-    JSON.stringify({ trustDomain: "acme.example", audience: AUDIENCE }),
-  );
-  mkdirSync(join(dir, "policies"));
-  writeFileSync(
-    join(dir, "policies", "quitting.cedar"),
-    `@id("support-quits")\npermit (principal == Agent::"${SUPPORT}", action, resource);\n`,
-  );
   return dir;
 }
 

@@ -1,14 +1,11 @@
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { allow, FunctionPolicyClient } from "@agentgate/core";
 import { createTestGate } from "@agentgate/core/testing";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import { cleanupAfterEach, connect, everythingUpstream, text } from "../test/setup.js";
 import { withAgentToken } from "./client.js";
 import { inputSchemaOf } from "./input-schema.js";
 import { createMcpProxy } from "./proxy.js";
@@ -16,26 +13,11 @@ import { guardMcpServer } from "./server-guard.js";
 
 const SUPPORT = "spiffe://acme.example/agent/support";
 const AUDIENCE = "https://mcp.acme.example/everything";
-const require = createRequire(import.meta.url);
-const EVERYTHING = join(
-  require.resolve("@modelcontextprotocol/server-everything/package.json"),
-  "..",
-  "dist",
-  "index.js",
-);
-const text = (result: unknown) =>
-  (result as { content: Array<{ text?: string }> }).content[0]?.text ?? "";
+const closers = cleanupAfterEach();
 
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
+/** A client of `server` over the in-memory transport, closed after the test. */
 async function linked(server: { connect: Server["connect"] }): Promise<Client> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
-  const client = new Client({ name: "agent", version: "1.0.0" });
-  await client.connect(clientSide);
+  const client = await connect(server);
   closers.push(() => client.close());
   return client;
 }
@@ -50,15 +32,7 @@ async function gate() {
 
 describe("the MCP proxy checks arguments and outcomes as the upstream sees them", () => {
   it("L92: arguments that break the upstream tool's inputSchema are denied (invalid_arguments) before policy and audited", async () => {
-    const upstream = new Client({ name: "agentgate-proxy-test", version: "1.0.0" });
-    await upstream.connect(
-      new StdioClientTransport({
-        command: process.execPath,
-        args: [EVERYTHING, "stdio"],
-        stderr: "ignore",
-      }),
-    );
-    closers.push(() => upstream.close());
+    const upstream = await everythingUpstream(closers);
     let decided = 0;
     const {
       gate: proxyGate,

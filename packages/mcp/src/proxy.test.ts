@@ -1,23 +1,23 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Authority, allow, defineAgent, deny, FunctionPolicyClient } from "@agentgate/core";
-import {
-  FileKeyStore,
-  FileRevocationList,
-  JsonFileAgentRegistry,
-  readAuditLog,
-} from "@agentgate/core/node";
+import { allow, deny, FunctionPolicyClient } from "@agentgate/core";
+import { readAuditLog } from "@agentgate/core/node";
 import { createTestGate } from "@agentgate/core/testing";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { afterEach, describe, expect, it, onTestFinished, vi } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import * as z from "zod";
 import { pollUntil } from "../test/poll.js";
+import {
+  agentGateDirectory,
+  cleanupAfterEach,
+  connect,
+  EVERYTHING,
+  everythingUpstream,
+  text,
+} from "../test/setup.js";
 import { tempDir } from "../test/temp-dir.js";
 import { withAgentToken } from "./client.js";
 import { createMcpProxy, type McpProxyOptions, type McpUpstream } from "./proxy.js";
@@ -27,44 +27,28 @@ import { ToolPins } from "./tool-pins.js";
 const SUPPORT = "spiffe://acme.example/agent/support";
 const INTERN = "spiffe://acme.example/agent/intern";
 const AUDIENCE = "https://mcp.acme.example/everything";
-const require = createRequire(import.meta.url);
-// The published reference server, started unmodified as a child process over stdio.
-const EVERYTHING = join(
-  require.resolve("@modelcontextprotocol/server-everything/package.json"),
-  "..",
-  "dist",
-  "index.js",
-);
-const text = (result: unknown) =>
-  (result as { content: Array<{ text?: string }> }).content[0]?.text ?? "";
 const names = (listed: { tools: Array<{ name: string }> }) =>
   listed.tools.map((tool) => tool.name).sort();
 
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const closers = cleanupAfterEach();
 
-async function everything(): Promise<Client> {
-  const upstream = new Client({ name: "agentgate-proxy-test", version: "1.0.0" });
-  await upstream.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [EVERYTHING, "stdio"],
-      stderr: "ignore",
-    }),
-  );
-  closers.push(() => upstream.close());
-  return upstream;
+/** The published reference server, started unmodified as a child process over stdio. */
+function everything(): Promise<Client> {
+  return everythingUpstream(closers);
 }
 
+/** A client of `proxy` over the in-memory transport, closed after the test. */
 async function downstream(proxy: Server): Promise<Client> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await proxy.connect(serverSide);
-  const client = new Client({ name: "agent", version: "1.0.0" });
-  await client.connect(clientSide);
+  const client = await connect(proxy);
   closers.push(() => client.close());
   return client;
+}
+
+/** A client of `server` (an upstream of the proxy) over the in-memory transport, closed after the test. */
+async function upstreamOf(server: McpServer): Promise<Client> {
+  const upstream = await connect(server, "proxy");
+  closers.push(() => upstream.close());
+  return upstream;
 }
 
 /** Support may use echo and get-sum on the everything server; nobody else may use anything. */
@@ -171,11 +155,7 @@ describe("createMcpProxy: tokens and tools", () => {
         return { content: [{ type: "text", text: "ok" }] };
       },
     );
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    await upstreamServer.connect(b);
-    const upstream = new Client({ name: "proxy", version: "1.0.0" });
-    await upstream.connect(a);
-    closers.push(() => upstream.close());
+    const upstream = await upstreamOf(upstreamServer);
     const client = withAgentToken(
       await downstream(createMcpProxy({ gate, serverId: "up", upstream })),
       credentials(SUPPORT),
@@ -305,11 +285,7 @@ describe("createMcpProxy: tokens and tools", () => {
         content: [{ type: "text", text: "page" }],
       }),
     );
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    await upstreamServer.connect(b);
-    const upstream = new Client({ name: "proxy", version: "1.0.0" });
-    await upstream.connect(a);
-    closers.push(() => upstream.close());
+    const upstream = await upstreamOf(upstreamServer);
     const proxy = createMcpProxy({
       gate,
       serverId: "up",
@@ -334,24 +310,16 @@ describe("createMcpProxy: tokens and tools", () => {
 describe("agentgate-mcp-proxy (the command)", () => {
   it("runs server-everything behind a directory's gate: the bound agent's permitted tool works, the rest are denied and audited", async () => {
     const dir = tempDir("agentgate-mcp-proxy-");
-    const registry = new JsonFileAgentRegistry(join(dir, "agents.json"));
-    await registry.put(defineAgent({ id: SUPPORT, owner: "alice@acme.example" }));
-    await registry.put(defineAgent({ id: INTERN, owner: "bob@acme.example" }));
-    const authority = await Authority.create({
-      trustDomain: "acme.example",
-      registry,
-      revocations: new FileRevocationList(join(dir, "revocations.jsonl")),
-      keyStore: new FileKeyStore(join(dir, "keys")),
+    const authority = await agentGateDirectory(dir, {
+      audience: AUDIENCE,
+      agents: [
+        { id: SUPPORT, owner: "alice@acme.example" },
+        { id: INTERN, owner: "bob@acme.example" },
+      ],
+      policies: {
+        "everything.cedar": `@id("support-echo")\npermit (principal == Agent::"${SUPPORT}", action, resource == Tool::"everything/echo");\n`,
+      },
     });
-    writeFileSync(
-      join(dir, "config.json"),
-      JSON.stringify({ trustDomain: "acme.example", audience: AUDIENCE }),
-    );
-    mkdirSync(join(dir, "policies"));
-    writeFileSync(
-      join(dir, "policies", "everything.cedar"),
-      `@id("support-echo")\npermit (principal == Agent::"${SUPPORT}", action, resource == Tool::"everything/echo");\n`,
-    );
     const client = new Client({ name: "agent", version: "1.0.0" });
     await client.connect(
       new StdioClientTransport({

@@ -1,5 +1,4 @@
 import {
-  AgentGateError,
   type CredentialSource,
   type Gate,
   type InvocationMetadata,
@@ -18,6 +17,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { type CallProofOptions, callProofSettings, checkCallProof } from "./call-proof-check.js";
 import { inputSchemaOf } from "./input-schema.js";
+import { checkToolCallProof, deniedResult, refuseUnknownTool } from "./refusal.js";
 import { describe, type McpToolPolicy } from "./server-guard.js";
 import { tokenFromMeta } from "./token-meta.js";
 import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
@@ -156,23 +156,21 @@ export function createMcpProxy(options: McpProxyOptions): Server {
   const credentialOf = (meta: Record<string, unknown> | undefined) =>
     tokenFromMeta(meta) ?? options.credential;
   const proofs = callProofSettings(options.callProofs);
-  /** The gate's metadata for a request whose call proof, if any, checked out. */
-  const metadataOf = async (
-    meta: Record<string, unknown> | undefined,
-    request: { method: string; tool?: string; arguments?: unknown },
-  ): Promise<InvocationMetadata> => {
-    const thumbprint = await checkCallProof(proofs, tokenFromMeta(meta), meta, request);
-    return thumbprint === undefined
+  /** The gate's metadata for a request whose call proof, if it had one, named `thumbprint`. */
+  const metadataOf = (thumbprint: string | undefined): InvocationMetadata =>
+    thumbprint === undefined
       ? { framework: "mcp-proxy" }
       : { framework: "mcp-proxy", proofOfPossession: "call", proofThumbprint: thumbprint };
-  };
 
   server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     const credential = credentialOf(request.params?._meta);
     if (credential === undefined) return { tools: [] };
     let metadata: InvocationMetadata;
     try {
-      metadata = await metadataOf(request.params?._meta, { method: "tools/list" });
+      const meta = request.params?._meta;
+      metadata = metadataOf(
+        await checkCallProof(proofs, tokenFromMeta(meta), meta, { method: "tools/list" }),
+      );
     } catch (error) {
       if (isAgentGateError(error)) return { tools: [] };
       throw error;
@@ -201,49 +199,32 @@ export function createMcpProxy(options: McpProxyOptions): Server {
             ? await entryFor(name)
             : { descriptor: { name, server: options.serverId } };
       if (entry === undefined) {
-        const denial = await options.gate.refuse(
-          {
-            tool: { name: name.slice(0, 256), server: options.serverId, action: "execute" },
-            arguments: request.params.arguments ?? {},
-            credential,
-            metadata: { framework: "mcp-proxy" },
-          },
-          new AgentGateError("access_denied", `Unknown tool ${name.slice(0, 256)}.`, {
-            safeMessage: "No such tool.",
-          }),
-        );
-        return errorResult(
-          denial.code === "access_denied"
-            ? `Unknown tool: ${name.slice(0, 256)}`
-            : `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
-        );
-      }
-      let metadata: InvocationMetadata;
-      try {
-        metadata = await metadataOf(request.params._meta, {
-          method: "tools/call",
-          tool: name,
+        const denial = await refuseUnknownTool(options.gate, options.serverId, {
+          name,
           arguments: request.params.arguments,
+          credential,
+          framework: "mcp-proxy",
         });
-      } catch (error) {
-        if (!isAgentGateError(error)) throw error;
-        const denial = await options.gate.refuse(
-          {
-            tool: entry.descriptor,
-            arguments: request.params.arguments ?? {},
-            credential,
-            metadata: { framework: "mcp-proxy" },
-          },
-          error,
-        );
-        return errorResult(`AgentGate denied this call (${denial.code}): ${denial.safeMessage}`);
+        return denial.code === "access_denied"
+          ? errorResult(`Unknown tool: ${name.slice(0, 256)}`)
+          : deniedResult(denial);
       }
+      const checked = await checkToolCallProof(options.gate, proofs, {
+        name,
+        arguments: request.params.arguments,
+        meta: request.params._meta,
+        token: tokenFromMeta(request.params._meta),
+        tool: entry.descriptor,
+        credential,
+        framework: "mcp-proxy",
+      });
+      if ("denial" in checked) return deniedResult(checked.denial);
       return await options.gate.invoke(
         {
           tool: entry.descriptor,
           arguments: request.params.arguments ?? {},
           credential,
-          metadata,
+          metadata: metadataOf(checked.thumbprint),
         },
         async (args) => {
           const result = (await upstream.callTool({
@@ -257,7 +238,7 @@ export function createMcpProxy(options: McpProxyOptions): Server {
     } catch (error) {
       if (error instanceof ToolErrorResult) return error.result;
       if (!isAgentGateError(error)) throw error;
-      return errorResult(`AgentGate denied this call (${error.code}): ${error.safeMessage}`);
+      return deniedResult(error);
     }
   });
   return server;

@@ -24,6 +24,7 @@ import {
 } from "./call-proof-check.js";
 import { PROOF_OF_POSSESSION_KEY, PROOF_THUMBPRINT_KEY } from "./http-auth.js";
 import { certificateFromAuthInfo } from "./mtls.js";
+import { checkToolCallProof, deniedResult, refuseUnknownTool } from "./refusal.js";
 import { tokenFromMeta } from "./token-meta.js";
 import { ToolErrorResult, throwIfToolError } from "./tool-error.js";
 
@@ -142,15 +143,7 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
       } catch (error) {
         if (error instanceof ToolErrorResult) return error.result;
         if (!isAgentGateError(error)) throw error;
-        return {
-          isError: true,
-          content: [
-            {
-              type: "text" as const,
-              text: `AgentGate denied this call (${error.code}): ${error.safeMessage}`,
-            },
-          ],
-        };
+        return deniedResult(error);
       }
     };
     const handler =
@@ -168,6 +161,23 @@ export function guardMcpServer(server: McpServer, options: GuardMcpServerOptions
 }
 
 /**
+ * The SDK's own handler for `method`, which the guard wraps: `invalid_configuration` when this
+ * SDK version keeps none where the guard looks.
+ */
+function sdkHandler<H>(server: McpServer, method: "tools/call" | "tools/list"): H {
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, H> })
+    ._requestHandlers;
+  const original = handlers?.get(method);
+  if (original === undefined) {
+    throw new AgentGateError(
+      "invalid_configuration",
+      `This MCP SDK version has no ${method} handler to guard.`,
+    );
+  }
+  return original;
+}
+
+/**
  * Wraps the server's `tools/call` handler so that a call naming no registered tool, which the SDK
  * would refuse on its own, is an audited denial through the gate first (SECURITY.md K85), and a
  * call proof in `_meta` is checked over the raw arguments before the SDK parses them; a bad one
@@ -179,79 +189,37 @@ function refuseUnknownTools(
   descriptors: ReadonlyMap<string, ToolDescriptor>,
   proofs: CallProofSettings,
 ): void {
-  const handlers = (
-    server.server as unknown as {
-      _requestHandlers?: Map<string, (request: CallToolRequest, extra: Extra) => Promise<unknown>>;
-    }
-  )._requestHandlers;
-  const original = handlers?.get("tools/call");
-  if (original === undefined) {
-    throw new AgentGateError(
-      "invalid_configuration",
-      "This MCP SDK version has no tools/call handler to guard.",
-    );
-  }
+  const original = sdkHandler<(request: CallToolRequest, extra: Extra) => Promise<unknown>>(
+    server,
+    "tools/call",
+  );
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const name = request.params.name;
     const meta = request.params._meta as Record<string, unknown> | undefined;
     const known = descriptors.get(name);
     if (known !== undefined) {
-      let thumbprint: string | undefined;
-      try {
-        thumbprint = await checkCallProof(
-          proofs,
-          (extra as Extra).authInfo?.token ?? tokenFromMeta(meta),
-          meta,
-          {
-            method: "tools/call",
-            tool: name,
-            arguments: request.params.arguments,
-          },
-        );
-      } catch (error) {
-        if (!isAgentGateError(error)) throw error;
-        const denial = await options.gate.refuse(
-          {
-            tool: known,
-            arguments: request.params.arguments ?? {},
-            credential: credentialOf(extra as Extra, meta),
-            metadata: { framework: "mcp" },
-          },
-          error,
-        );
-        return denialResult(denial) as never;
-      }
+      const checked = await checkToolCallProof(options.gate, proofs, {
+        name,
+        arguments: request.params.arguments,
+        meta,
+        token: (extra as Extra).authInfo?.token ?? tokenFromMeta(meta),
+        tool: known,
+        credential: credentialOf(extra as Extra, meta),
+        framework: "mcp",
+      });
+      if ("denial" in checked) return deniedResult(checked.denial) as never;
+      const { thumbprint } = checked;
       const proven = thumbprint === undefined ? extra : { ...extra, [CALL_PROOF]: thumbprint };
       return original(request, proven as Extra) as never;
     }
-    const denial = await options.gate.refuse(
-      {
-        tool: { name: String(name).slice(0, 256), server: options.serverId, action: "execute" },
-        arguments: request.params.arguments ?? {},
-        credential: credentialOf(
-          extra as Extra,
-          request.params._meta as Record<string, unknown> | undefined,
-        ),
-        metadata: { framework: "mcp" },
-      },
-      new AgentGateError("access_denied", `Unknown tool ${String(name).slice(0, 256)}.`, {
-        safeMessage: "No such tool.",
-      }),
-    );
-    return denialResult(denial);
+    const denial = await refuseUnknownTool(options.gate, options.serverId, {
+      name,
+      arguments: request.params.arguments,
+      credential: credentialOf(extra as Extra, meta),
+      framework: "mcp",
+    });
+    return deniedResult(denial);
   });
-}
-
-function denialResult(denial: AgentGateError) {
-  return {
-    isError: true,
-    content: [
-      {
-        type: "text" as const,
-        text: `AgentGate denied this call (${denial.code}): ${denial.safeMessage}`,
-      },
-    ],
-  };
 }
 
 /** The gate's view of an MCP tool. */
@@ -289,18 +257,10 @@ function filterToolsList(
   descriptors: ReadonlyMap<string, ToolDescriptor>,
   proofs: CallProofSettings,
 ): void {
-  const handlers = (
-    server.server as unknown as {
-      _requestHandlers?: Map<string, (request: unknown, extra: Extra) => Promise<ListToolsResult>>;
-    }
-  )._requestHandlers;
-  const original = handlers?.get("tools/list");
-  if (original === undefined) {
-    throw new AgentGateError(
-      "invalid_configuration",
-      "This MCP SDK version has no tools/list handler to guard.",
-    );
-  }
+  const original = sdkHandler<(request: unknown, extra: Extra) => Promise<ListToolsResult>>(
+    server,
+    "tools/list",
+  );
   server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
     const listed = await original(request, extra as Extra);
     const meta = request.params?._meta as Record<string, unknown> | undefined;
