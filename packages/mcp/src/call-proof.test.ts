@@ -112,6 +112,37 @@ describe("call proofs over in-memory MCP (stdio's shape)", () => {
     expect(calls).toEqual([]);
   });
 
+  it("M109: a bad call proof is refused even with a token bound to no key, as an audited denial", async () => {
+    const { client, key, authority, calls, audit } = await server();
+    const unbound = await CredentialProvider.forAgent(authority, SUPPORT, {
+      audience: AUDIENCE,
+    }).token();
+    const proof = await createCallProof(key, {
+      method: "tools/call",
+      tool: "lookup",
+      arguments: { customerId: "acme" },
+      accessToken: unbound,
+    });
+    const moved = await client.callTool({
+      name: "lookup",
+      arguments: { customerId: "globex" },
+      _meta: { [TOKEN_META_KEY]: unbound, [PROOF_META_KEY]: proof },
+    });
+    expect(moved.isError).toBe(true);
+    expect(deniedText(moved)).toMatch(/token_invalid/);
+    expect(calls).toEqual([]);
+    const denial = audit.events.find((event) => event.decision?.allowed === false);
+    expect(denial?.decision?.code).toBe("token_invalid");
+    // The same proof on the call it was made for passes: the refusal is the proof's.
+    const right = await client.callTool({
+      name: "lookup",
+      arguments: { customerId: "acme" },
+      _meta: { [TOKEN_META_KEY]: unbound, [PROOF_META_KEY]: proof },
+    });
+    expect(right.isError).not.toBe(true);
+    expect(calls).toEqual(["lookup:acme"]);
+  });
+
   it("M110: a call proof captured with its token is accepted once; the replay is refused", async () => {
     const { client, key, credential, calls } = await server();
     const { sent, recorder } = recording(client);
