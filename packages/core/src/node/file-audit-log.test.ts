@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -167,6 +167,31 @@ describe("FileAuditLog and verifyAuditLog", () => {
     const third = await log.write(event(2)).catch((error: unknown) => error);
     expect(isAgentGateError(third) && third.code).toBe("audit_unavailable");
     expect(syncs).toBe(2);
+  });
+
+  it("J74: a checkpoint that cannot be written stops the log; flush and close say so", async () => {
+    for (const durability of ["process", "group"] as const) {
+      const root = tempDir("agentgate-audit-");
+      const folder = join(root, "checkpoints");
+      const { log } = await logWith(0, {
+        durability,
+        checkpointPath: join(folder, "log.checkpoint"),
+        checkpointKeyPath: join(root, "key.json"),
+        checkpointEvery: 5,
+        checkpointIntervalMs: 0,
+      });
+      await log.flush();
+      // The checkpoint's folder becomes a file: the next checkpoint cannot be written.
+      rmSync(folder, { recursive: true, force: true });
+      writeFileSync(folder, "not a folder");
+      for (let index = 0; index < 5; index++) await log.write(event(index));
+      const flushed = await log.flush().catch((error: unknown) => error);
+      expect(isAgentGateError(flushed) && flushed.code, durability).toBe("audit_unavailable");
+      const later = await log.write(event(5)).catch((error: unknown) => error);
+      expect(isAgentGateError(later) && later.code, durability).toBe("audit_unavailable");
+      const closed = await log.close().catch((error: unknown) => error);
+      expect(isAgentGateError(closed) && closed.code, durability).toBe("audit_unavailable");
+    }
   });
 
   it("readAuditLog filters by agent, tool, type, decision and time", async () => {

@@ -177,7 +177,7 @@ export class FileAuditLog implements AuditSink {
   #inflight: Promise<void> | undefined;
   #again = false;
   #anchorError: string | undefined;
-  // Checkpoint notes being written in `group` mode, in order (see #persist).
+  // Checkpoint notes being written, in order (see #persist).
   #persisting: Promise<void> = Promise.resolve();
 
   private constructor(options: FileAuditLogOptions, state: OpenState) {
@@ -415,16 +415,12 @@ export class FileAuditLog implements AuditSink {
   }
 
   /**
-   * Keeps a checkpoint note at `path`. In `group` mode off the event loop and in order, so that
-   * batches keep committing while the note syncs (the note covers records already synced; a
-   * crash before it lands leaves the previous one, a prefix of the log). Otherwise at once. A
-   * failure stops the log (J74).
+   * Keeps a checkpoint note at `path`, off the event loop and in order, so that records keep
+   * being written while the note's file is created, synced and renamed into place (the note
+   * covers records already written; a crash before it lands leaves the previous one, a prefix
+   * of the log). `flush` and `close` wait for it. A failure stops the log (J74).
    */
   #persist(path: string, note: string, sync: boolean): void {
-    if ((this.#options.durability ?? "process") !== "group") {
-      writeFileAtomic(path, note, 0o600, sync);
-      return;
-    }
     this.#persisting = this.#persisting
       .then(() => writeFileAtomicAsync(path, note, 0o600, sync))
       .catch((error: unknown) => {
