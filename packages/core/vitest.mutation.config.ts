@@ -21,6 +21,12 @@ const TESTS: Record<string, string[]> = {
     "src/node/merkle-tree.test.ts",
     "src/node/*.mutation.test.ts",
   ],
+  "audit-writer": [
+    "src/node/file-audit-log.test.ts",
+    "src/node/audit-evidence.test.ts",
+    "src/node/open-audit-writer.test.ts",
+    "src/node/*.mutation.test.ts",
+  ],
 };
 
 const group = process.env.STRYKER_GROUP ?? "";
