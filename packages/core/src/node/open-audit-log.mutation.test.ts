@@ -406,6 +406,8 @@ describe("opening a log anchored by a witness", () => {
       latest: () => Promise.reject(new Error("down")),
       origins: () => Promise.reject(new Error("down")),
     };
+    const writerNote = readFileSync(p.checkpointPath, "utf8");
+    const cosignedNote = readFileSync(cosignedPath(p.checkpointPath), "utf8");
     rmSync(p.checkpointPath);
     store(p.directory, lines(p.directory).slice(0, 3));
     expect(
@@ -421,6 +423,76 @@ describe("opening a log anchored by a witness", () => {
     const opened = await p.open({ witness: down, witnessKey: witness.verifierKey });
     expect(opened.size).toBe(3);
     await opened.close();
+    // A witness answering with a note the writer signed but the witness did not cosign: no memory.
+    const liar = { ...down, latest: async () => writerNote };
+    await (await p.open({ witness: liar, witnessKey: witness.verifierKey })).close();
+    // Without a witness, the cosigned copy (of 4) is not read at all.
+    writeFileSync(cosignedPath(p.checkpointPath), cosignedNote);
+    await (await p.open()).close();
+    expect(checkpointSize(p.checkpointPath)).toBe(3);
+  });
+
+  it("K79: a log reopened behind its witness submits, from the cosigned size, what the witness has not cosigned", async () => {
+    const p = place();
+    const witness = p.witness();
+    const anchored = { witness, witnessKey: witness.verifierKey };
+    const first = await p.open(anchored);
+    await fill(first, 3);
+    await first.close();
+    expect(first.anchor).toEqual({ cosignedSize: 3, unanchored: 0 });
+    // A session without the witness: two more records, checkpointed but not cosigned.
+    const offline = await p.open();
+    await fill(offline, 2, 3);
+    await offline.close();
+    expect(checkpointSize(cosignedPath(p.checkpointPath))).toBe(3);
+    // Reopened with the witness: opening submits the checkpoint of 5, proven from 3.
+    const back = await p.open(anchored);
+    await pollUntil(
+      () => back.anchor,
+      (anchor) => anchor.cosignedSize === 5 || anchor.error !== undefined,
+      { what: "the cosignature of 5", deadlineMs: 5_000 },
+    );
+    expect(back.anchor).toEqual({ cosignedSize: 5, unanchored: 0 });
+    await back.close();
+    expect(checkpointSize(cosignedPath(p.checkpointPath))).toBe(5);
+    expect(checkpointSize(p.checkpointPath)).toBe(5);
+    expect(parseCheckpoint(parseNote((await witness.latest(back.origin)) ?? "").body).size).toBe(5);
+  });
+
+  it("an unchanged log reopened is neither re-signed nor re-submitted", async () => {
+    const p = place();
+    const witness = p.witness();
+    const anchored = { witness, witnessKey: witness.verifierKey };
+    await (await p.open(anchored)).close();
+    const cosigned = cosignedPath(p.checkpointPath);
+    expect(checkpointSize(cosigned)).toBe(0);
+    const inodes = () => [statSync(p.checkpointPath).ino, statSync(cosigned).ino];
+    const before = inodes();
+    await (await p.open(anchored)).close();
+    expect(inodes()).toEqual(before);
+    const log = await p.open(anchored);
+    await fill(log, 2);
+    await log.close();
+    const after = inodes();
+    expect(after[0]).not.toBe(before[0]);
+    await (await p.open(anchored)).close();
+    await (await p.open()).close();
+    expect(inodes()).toEqual(after);
+  });
+
+  it("a log of several segments is continued in its last segment", async () => {
+    const p = place();
+    const log = await p.open({ maxSegmentBytes: 600 });
+    await fill(log, 6);
+    await log.close();
+    const count = readdirSync(p.directory).filter((name) => name.endsWith(".jsonl")).length;
+    expect(count).toBeGreaterThan(2);
+    const last = lines(p.directory, count);
+    const again = await p.open({ maxSegmentBytes: 1_000_000 });
+    await again.write(event(6));
+    await again.close();
+    expect(lines(p.directory, count)).toEqual([...last, expect.stringMatching(/^\{"seq":6,/)]);
+    expect(await verify(p)).toMatchObject({ ok: true, records: 7 });
   });
 });
 
@@ -467,7 +539,7 @@ describe("openAuditWriter", () => {
       checkpointPath: given,
     });
     await writer.write(event(0));
-    await writer.flush();
+    await expect(writer.flush()).resolves.toBeUndefined();
     expect(lines(writer.chain)).toHaveLength(1);
     await writer.close();
     expect(existsSync(given)).toBe(false);
@@ -529,14 +601,12 @@ describe("openAuditWriter", () => {
     const p = place();
     expect(auditChains(p.directory)).toEqual([p.directory]);
     const writers = join(p.directory, "writers");
-    for (const name of ["b", "Z", "a", "bad name"])
-      mkdirSync(join(writers, name), { recursive: true });
+    const names = ["m", "b", "Z", "x", "a", "q", "C", "k", "d", "y"];
+    for (const name of [...names, "bad name"]) mkdirSync(join(writers, name), { recursive: true });
     writeFileSync(join(writers, "c"), "");
     expect(auditChains(p.directory)).toEqual([
       p.directory,
-      join(writers, "Z"),
-      join(writers, "a"),
-      join(writers, "b"),
+      ...["C", "Z", "a", "b", "d", "k", "m", "q", "x", "y"].map((name) => join(writers, name)),
     ]);
     const other = place();
     mkdirSync(other.directory, { recursive: true });

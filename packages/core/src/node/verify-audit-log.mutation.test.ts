@@ -748,6 +748,13 @@ describe("verifyAuditLog: the witness", () => {
       anchored: false,
     });
     expect(asking.asked).toEqual([]);
+    // Nor does it fall back to the local cosigned copy: a witness is configured.
+    writeFileSync(cosignedPath(l.checkpointPath), l.cosign(records));
+    expect(await l.verify({ witnessKey: l.witness.vkey, witness: asking })).toMatchObject({
+      check: "witness",
+      reason:
+        "no checkpoint cosigned by the witness covers this log (--allow-unanchored checks it as not anchored)",
+    });
   });
 });
 
