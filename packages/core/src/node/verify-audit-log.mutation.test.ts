@@ -197,7 +197,7 @@ describe("verifyAuditLog: the records", () => {
     const l = log();
     l.write([]);
     l.checkpoint([]);
-    expect(await l.verify()).toEqual(okWriter(0));
+    expect(await l.verify()).toStrictEqual(okWriter(0));
   });
 
   it("records newer than the checkpoint are counted as unanchored", async () => {
@@ -205,7 +205,7 @@ describe("verifyAuditLog: the records", () => {
     const records = chain(12);
     l.write(records);
     l.checkpoint(records, { size: 10 });
-    expect(await l.verify()).toEqual(okWriter(12, 10));
+    expect(await l.verify()).toStrictEqual(okWriter(12, 10));
   });
 
   it("E40: every malformed prefix is a `record` failure at its own number, and the scan stops there", async () => {
@@ -229,7 +229,7 @@ describe("verifyAuditLog: the records", () => {
       const l = log();
       l.write([records[0] as string, record, records[2] as string]);
       l.checkpoint(records);
-      expect(await l.verify(), record).toEqual(
+      expect(await l.verify(), record).toStrictEqual(
         broken(1, "record", "a record has no well-formed sequence number, link or hash"),
       );
     }
@@ -240,19 +240,19 @@ describe("verifyAuditLog: the records", () => {
     const l = log();
     l.write([...records.slice(0, 3), records[1] as string, ...records.slice(3)]);
     l.checkpoint(records);
-    expect(await l.verify()).toEqual(
+    expect(await l.verify()).toStrictEqual(
       broken(3, "sequence", "sequence 1 appears again after 2 (reordered or forked)"),
     );
     l.write([...records.slice(0, 3), ...records.slice(5)]);
-    expect(await l.verify()).toEqual(
+    expect(await l.verify()).toStrictEqual(
       broken(3, "sequence", "sequence jumps from 2 to 5 (records deleted or reordered)"),
     );
     l.write([records[0] as string, records[2] as string]);
-    expect(await l.verify()).toEqual(
+    expect(await l.verify()).toStrictEqual(
       broken(1, "sequence", "sequence jumps from 0 to 2 (records deleted or reordered)"),
     );
     l.write([records[1] as string]);
-    expect(await l.verify()).toEqual(
+    expect(await l.verify()).toStrictEqual(
       broken(0, "sequence", "sequence jumps from -1 to 1 (records deleted or reordered)"),
     );
   });
@@ -266,12 +266,16 @@ describe("verifyAuditLog: the records", () => {
       (records[2] as string).replace('"e2"', '"e9"'),
       ...records.slice(3),
     ]);
-    expect(await l.verify()).toEqual(broken(2, "record", "record 2 was edited"));
+    expect(await l.verify()).toStrictEqual(broken(2, "record", "record 2 was edited"));
     const unlinked = line(headOf(2, GENESIS), `"id":"e2"`);
     l.write([...records.slice(0, 2), unlinked, ...records.slice(3)]);
-    expect(await l.verify()).toEqual(broken(2, "chain", "record 2 does not chain to record 1"));
+    expect(await l.verify()).toStrictEqual(
+      broken(2, "chain", "record 2 does not chain to record 1"),
+    );
     l.write([line(headOf(0, "1".repeat(64))), ...records.slice(1)]);
-    expect(await l.verify()).toEqual(broken(0, "chain", "record 0 does not chain to record -1"));
+    expect(await l.verify()).toStrictEqual(
+      broken(0, "chain", "record 0 does not chain to record -1"),
+    );
   });
 
   it("a torn last record is named with its segment", async () => {
@@ -279,7 +283,7 @@ describe("verifyAuditLog: the records", () => {
     const l = log();
     l.checkpoint(records);
     l.write(records.slice(0, 3), '{"seq":3,"pr');
-    expect(await l.verify()).toEqual(
+    expect(await l.verify()).toStrictEqual(
       broken(
         3,
         "torn",
@@ -294,7 +298,7 @@ describe("verifyAuditLog: the records", () => {
     l.checkpoint(records);
     writeFileSync(join(l.directory, "audit-000001.jsonl"), `${records[0]}\n\n${records[1]}\n`);
     writeFileSync(join(l.directory, "audit-000002.jsonl"), `${records[2]}\n${records[3]}\n`);
-    expect(await l.verify()).toEqual(okWriter(4));
+    expect(await l.verify()).toStrictEqual(okWriter(4));
   });
 
   it("the logs a recovery replaced are the string previousOrigins of log_recovered records only", async () => {
@@ -313,7 +317,7 @@ describe("verifyAuditLog: the records", () => {
     const l = log();
     l.write(records);
     l.checkpoint(records);
-    expect(await l.verify()).toEqual({
+    expect(await l.verify()).toStrictEqual({
       ...okWriter(6),
       recovered: ["agentgate.dev/audit/old", "agentgate.dev/audit/older"],
     });
@@ -325,7 +329,7 @@ describe("verifyAuditLog: the checkpoints", () => {
     const records = chain(3);
     const l = log();
     l.write(records);
-    expect(await l.verify()).toEqual({
+    expect(await l.verify()).toStrictEqual({
       ok: false,
       records: 3,
       reason: "no signed checkpoint: a log without one cannot be told from a cut or rewritten one",
@@ -341,12 +345,12 @@ describe("verifyAuditLog: the checkpoints", () => {
       anchored: false,
     };
     const other = CheckpointKey.load({ path: join(l.root, "other-key.json") });
-    expect(await l.verify({ checkpointKey: other.toString() })).toEqual(badSignature);
-    expect(await l.verify({ checkpointKey: join(l.root, "no-such-key.json") })).toEqual(
+    expect(await l.verify({ checkpointKey: other.toString() })).toStrictEqual(badSignature);
+    expect(await l.verify({ checkpointKey: join(l.root, "no-such-key.json") })).toStrictEqual(
       badSignature,
     );
     // The default key (the environment's file) is not this log's key either.
-    expect(await verifyAuditLog(l.directory, { checkpointPath: l.checkpointPath })).toEqual(
+    expect(await verifyAuditLog(l.directory, { checkpointPath: l.checkpointPath })).toStrictEqual(
       badSignature,
     );
   });
@@ -360,16 +364,16 @@ describe("verifyAuditLog: the checkpoints", () => {
     const seedOf = (path: string) =>
       (JSON.parse(readOptional(path) as string) as { privateJwk: { d: string } }).privateJwk.d;
     // A public JWK and a key file are keys too.
-    expect(await l.verify({ checkpointKey: { x: l.key.toString() } })).toEqual(okWriter(2));
-    expect(await l.verify({ checkpointKey: l.keyPath })).toEqual(okWriter(2));
+    expect(await l.verify({ checkpointKey: { x: l.key.toString() } })).toStrictEqual(okWriter(2));
+    expect(await l.verify({ checkpointKey: l.keyPath })).toStrictEqual(okWriter(2));
     // The environment's key, when no key is given.
     process.env[CHECKPOINT_KEY_ENV] = seedOf(l.keyPath);
-    expect(await verifyAuditLog(l.directory, { checkpointPath: l.checkpointPath })).toEqual(
+    expect(await verifyAuditLog(l.directory, { checkpointPath: l.checkpointPath })).toStrictEqual(
       okWriter(2),
     );
     // A key given wins over the environment's.
     process.env[CHECKPOINT_KEY_ENV] = seedOf(join(l.root, "other-key.json"));
-    expect(await l.verify()).toEqual(okWriter(2));
+    expect(await l.verify()).toStrictEqual(okWriter(2));
     expect(await verifyAuditLog(l.directory, { checkpointPath: l.checkpointPath })).toMatchObject({
       ok: false,
       check: "checkpoint",
@@ -377,13 +381,27 @@ describe("verifyAuditLog: the checkpoints", () => {
     // An empty environment variable is no key: the default key file is used.
     process.env[CHECKPOINT_KEY_ENV] = "";
     process.env[CHECKPOINT_KEY_FILE_ENV] = l.keyPath;
-    expect(await verifyAuditLog(l.directory, { checkpointPath: l.checkpointPath })).toEqual(
+    expect(await verifyAuditLog(l.directory, { checkpointPath: l.checkpointPath })).toStrictEqual(
       okWriter(2),
     );
     expect(await l.verify({ checkpointKey: other.toString() })).toMatchObject({
       ok: false,
       check: "checkpoint",
     });
+  });
+
+  it("I62: verifying never creates a key: without one, the signature does not check", async () => {
+    const records = chain(2);
+    const l = log();
+    l.write(records);
+    l.checkpoint(records);
+    const missing = join(l.root, "no-key-here.json");
+    process.env[CHECKPOINT_KEY_FILE_ENV] = missing;
+    expect(await verifyAuditLog(l.directory, { checkpointPath: l.checkpointPath })).toMatchObject({
+      ok: false,
+      check: "checkpoint",
+    });
+    expect(readOptional(missing)).toBeUndefined();
   });
 
   it("the default checkpoint path is the writer's, beside the default key", async () => {
@@ -401,7 +419,7 @@ describe("verifyAuditLog: the checkpoints", () => {
     );
     mkdirSync(join(l.root, "checkpoints"));
     writeFileSync(path, l.sign(records));
-    expect(await verifyAuditLog(l.directory)).toEqual(okWriter(2));
+    expect(await verifyAuditLog(l.directory)).toStrictEqual(okWriter(2));
     expect(defaultCheckpointPath(l.directory, join(l.root, "elsewhere", "k.json"))).toBe(
       join(l.root, "elsewhere", "checkpoints", path.split("/").at(-1) as string),
     );
@@ -412,7 +430,7 @@ describe("verifyAuditLog: the checkpoints", () => {
     const l = log();
     l.write(records);
     l.checkpoint(records, { origin: auditOrigin("other") });
-    expect(await l.verify()).toEqual({
+    expect(await l.verify()).toStrictEqual({
       ok: false,
       records: 3,
       reason: `the writer's checkpoint is of another log (agentgate.dev/audit/other, this is ${l.origin})`,
@@ -437,7 +455,7 @@ describe("verifyAuditLog: the checkpoints", () => {
     const l = log();
     l.checkpoint(records);
     l.write(records.slice(0, 5));
-    expect(await l.verify()).toEqual({
+    expect(await l.verify()).toStrictEqual({
       ok: false,
       records: 5,
       firstBadSeq: 5,
@@ -453,7 +471,7 @@ describe("verifyAuditLog: the checkpoints", () => {
       reason: "the log ends at 6 but the writer's checkpoint covers 7 (tail cut)",
     });
     l.write(records);
-    expect(await l.verify()).toEqual(okWriter(8));
+    expect(await l.verify()).toStrictEqual(okWriter(8));
   });
 
   it("K79: another history of the same size is `rewritten`", async () => {
@@ -462,7 +480,7 @@ describe("verifyAuditLog: the checkpoints", () => {
     const l = log();
     l.checkpoint(records);
     l.write(other);
-    expect(await l.verify()).toEqual({
+    expect(await l.verify()).toStrictEqual({
       ok: false,
       records: 4,
       reason: "the first 4 records differ from those the writer signed (history rewritten)",
@@ -500,15 +518,15 @@ describe("verifyAuditLog: the witness", () => {
       },
       unanchoredRecords: 1,
     };
-    expect(await l.verify({ witnessKey: l.witness.vkey, cosigned })).toEqual(anchored);
+    expect(await l.verify({ witnessKey: l.witness.vkey, cosigned })).toStrictEqual(anchored);
     // The local cosigned copy, when no witness is asked and no note given.
     writeFileSync(cosignedPath(l.checkpointPath), cosigned);
-    expect(await l.verify({ witnessKey: l.witness.vkey })).toEqual(anchored);
+    expect(await l.verify({ witnessKey: l.witness.vkey })).toStrictEqual(anchored);
     // With the writer's own checkpoint too (larger): the cosigned one is what is reported.
     l.checkpoint(records);
-    expect(await l.verify({ witnessKey: l.witness.vkey })).toEqual(anchored);
+    expect(await l.verify({ witnessKey: l.witness.vkey })).toStrictEqual(anchored);
     // Without a witness key, the cosigned copy is not read: the writer's checkpoint counts.
-    expect(await l.verify()).toEqual(okWriter(5));
+    expect(await l.verify()).toStrictEqual(okWriter(5));
   });
 
   it("K78: a note given wins over the local copy; a witness asked wins over the local copy", async () => {
@@ -528,7 +546,7 @@ describe("verifyAuditLog: the witness", () => {
       () => undefined,
       () => [],
     );
-    expect(await l.verify({ witnessKey: l.witness.vkey, witness: empty })).toEqual({
+    expect(await l.verify({ witnessKey: l.witness.vkey, witness: empty })).toStrictEqual({
       ok: false,
       records: 3,
       reason:
@@ -536,7 +554,7 @@ describe("verifyAuditLog: the witness", () => {
       check: "witness",
       anchored: false,
     });
-    expect(empty.asked).toEqual([l.origin]);
+    expect(empty.asked).toStrictEqual([l.origin]);
     // A note given is not replaced by the witness's answer.
     const older = l.cosign(records, 1_767_000_000, { size: 2 });
     const answering = fakeWitness(
@@ -546,7 +564,7 @@ describe("verifyAuditLog: the witness", () => {
     expect(
       await l.verify({ witnessKey: l.witness.vkey, witness: answering, cosigned }),
     ).toMatchObject({ ok: true, checkpoint: { size: 3 } });
-    expect(answering.asked).toEqual([]);
+    expect(answering.asked).toStrictEqual([]);
     expect(await l.verify({ witnessKey: l.witness.vkey, witness: answering })).toMatchObject({
       ok: true,
       checkpoint: { size: 2 },
@@ -567,11 +585,11 @@ describe("verifyAuditLog: the witness", () => {
       check: "witness",
       anchored: false,
     };
-    expect(await l.verify({ witnessKey: l.witness.vkey })).toEqual(unanchored);
-    expect(await l.verify({ witnessKey: l.witness.vkey, allowUnanchored: false })).toEqual(
+    expect(await l.verify({ witnessKey: l.witness.vkey })).toStrictEqual(unanchored);
+    expect(await l.verify({ witnessKey: l.witness.vkey, allowUnanchored: false })).toStrictEqual(
       unanchored,
     );
-    expect(await l.verify({ witnessKey: l.witness.vkey, allowUnanchored: true })).toEqual(
+    expect(await l.verify({ witnessKey: l.witness.vkey, allowUnanchored: true })).toStrictEqual(
       okWriter(3),
     );
     const stranger = witnessKeys();
@@ -588,7 +606,7 @@ describe("verifyAuditLog: the witness", () => {
         cosigned: l.cosign(records),
         allowUnanchored: true,
       }),
-    ).toEqual(badCosignature);
+    ).toStrictEqual(badCosignature);
     // The first failure is the one reported: the writer's checkpoint before the witness's.
     writeFileSync(l.checkpointPath, "garbage\n");
     expect(
@@ -610,7 +628,7 @@ describe("verifyAuditLog: the witness", () => {
     l.checkpoint(records.slice(0, 4));
     expect(
       await l.verify({ witnessKey: l.witness.vkey, cosigned: l.cosign(records, 1_767_000_001) }),
-    ).toEqual({
+    ).toStrictEqual({
       ok: false,
       records: 4,
       firstBadSeq: 4,
@@ -651,14 +669,14 @@ describe("verifyAuditLog: the witness", () => {
       () => new Error("connection refused"),
       () => new Error("connection refused"),
     );
-    expect(await l.verify({ witnessKey: l.witness.vkey, witness: down })).toEqual(
+    expect(await l.verify({ witnessKey: l.witness.vkey, witness: down })).toStrictEqual(
       witnessFail("the witness is unreachable: connection refused"),
     );
     const listDown = fakeWitness(
       () => cosigned,
       () => new Error("timed out"),
     );
-    expect(await l.verify({ witnessKey: l.witness.vkey, witness: listDown })).toEqual(
+    expect(await l.verify({ witnessKey: l.witness.vkey, witness: listDown })).toStrictEqual(
       witnessFail("the witness is unreachable: timed out"),
     );
     const others = ["a", "b", "c", "d"].map((id) => auditOrigin(id));
@@ -669,7 +687,7 @@ describe("verifyAuditLog: the witness", () => {
       );
     expect(
       await l.verify({ witnessKey: l.witness.vkey, witness: holding([l.origin, ...others]) }),
-    ).toEqual(
+    ).toStrictEqual(
       witnessFail(
         "the witness holds checkpoints of 4 log(s) not here and not recorded as recovered (agentgate.dev/audit/a, agentgate.dev/audit/b, agentgate.dev/audit/c): deleted?",
       ),
@@ -680,7 +698,7 @@ describe("verifyAuditLog: the witness", () => {
         witness: holding([others[1] as string, l.origin]),
         otherLogs: [others[0] as string],
       }),
-    ).toEqual(
+    ).toStrictEqual(
       witnessFail(
         "the witness holds checkpoints of 1 log(s) not here and not recorded as recovered (agentgate.dev/audit/b): deleted?",
       ),
@@ -704,11 +722,13 @@ describe("verifyAuditLog: the witness", () => {
         witness: holding([l.origin, ...others]),
         otherLogs: others,
       }),
-    ).toEqual(anchored);
-    expect(await l.verify({ witnessKey: l.witness.vkey, witness: holding([]) })).toEqual(anchored);
+    ).toStrictEqual(anchored);
+    expect(await l.verify({ witnessKey: l.witness.vkey, witness: holding([]) })).toStrictEqual(
+      anchored,
+    );
     // Without a witness key the witness is not consulted at all.
-    expect(await l.verify({ witness: down })).toEqual(okWriter(3));
-    expect(down.asked).toEqual([l.origin]);
+    expect(await l.verify({ witness: down })).toStrictEqual(okWriter(3));
+    expect(down.asked).toStrictEqual([l.origin]);
   });
 
   it("K77: a log a recovery replaced, recorded in this log, is accounted for", async () => {
@@ -739,7 +759,7 @@ describe("verifyAuditLog: the witness", () => {
       () => new Error("asked"),
       () => [],
     );
-    expect(await l.verify({ witnessKey: l.witness.vkey, witness: asking })).toEqual({
+    expect(await l.verify({ witnessKey: l.witness.vkey, witness: asking })).toStrictEqual({
       ok: false,
       records: 2,
       reason:
@@ -747,7 +767,7 @@ describe("verifyAuditLog: the witness", () => {
       check: "witness",
       anchored: false,
     });
-    expect(asking.asked).toEqual([]);
+    expect(asking.asked).toStrictEqual([]);
     // Nor does it fall back to the local cosigned copy: a witness is configured.
     writeFileSync(cosignedPath(l.checkpointPath), l.cosign(records));
     expect(await l.verify({ witnessKey: l.witness.vkey, witness: asking })).toMatchObject({
@@ -769,14 +789,14 @@ describe("the checkpoints read back", () => {
     const records = chain(2);
     const l = log();
     const note = l.sign(records);
-    expect(writerCheckpoint(note, l.key.publicKey)).toEqual({
+    expect(writerCheckpoint(note, l.key.publicKey)).toStrictEqual({
       origin: l.origin,
       size: 2,
       root: rootOf(records),
       note,
     });
     const cosigned = l.cosign(records, 42);
-    expect(cosignedCheckpoint(cosigned, l.witness.vkey)).toEqual({
+    expect(cosignedCheckpoint(cosigned, l.witness.vkey)).toStrictEqual({
       origin: l.origin,
       size: 2,
       root: rootOf(records),
@@ -822,18 +842,18 @@ describe("readAuditLog", () => {
       for await (const next of readAuditLog(l.directory, query)) out.push(next.id);
       return out;
     };
-    expect(await ids(undefined)).toEqual(["e0", "e1", "e2", "e3"]);
-    expect(await ids({ agent: "a" })).toEqual(["e0", "e2"]);
-    expect(await ids({ tool: "t" })).toEqual(["e0"]);
-    expect(await ids({ type: "decision" })).toEqual(["e0", "e1"]);
-    expect(await ids({ allowed: true })).toEqual(["e0"]);
-    expect(await ids({ allowed: false })).toEqual(["e1"]);
-    expect(await ids({ invocationId: "i2" })).toEqual(["e3"]);
-    expect(await ids({ from: time(1) })).toEqual(["e1", "e2", "e3"]);
-    expect(await ids({ to: time(2) })).toEqual(["e0", "e1"]);
-    expect(await ids({ from: time(1), to: time(3), agent: "a" })).toEqual(["e2"]);
-    expect(await ids({ agent: "a", type: "outcome", tool: "u" })).toEqual(["e2"]);
-    expect(await ids({ agent: "nobody" })).toEqual([]);
+    expect(await ids(undefined)).toStrictEqual(["e0", "e1", "e2", "e3"]);
+    expect(await ids({ agent: "a" })).toStrictEqual(["e0", "e2"]);
+    expect(await ids({ tool: "t" })).toStrictEqual(["e0"]);
+    expect(await ids({ type: "decision" })).toStrictEqual(["e0", "e1"]);
+    expect(await ids({ allowed: true })).toStrictEqual(["e0"]);
+    expect(await ids({ allowed: false })).toStrictEqual(["e1"]);
+    expect(await ids({ invocationId: "i2" })).toStrictEqual(["e3"]);
+    expect(await ids({ from: time(1) })).toStrictEqual(["e1", "e2", "e3"]);
+    expect(await ids({ to: time(2) })).toStrictEqual(["e0", "e1"]);
+    expect(await ids({ from: time(1), to: time(3), agent: "a" })).toStrictEqual(["e2"]);
+    expect(await ids({ agent: "a", type: "outcome", tool: "u" })).toStrictEqual(["e2"]);
+    expect(await ids({ agent: "nobody" })).toStrictEqual([]);
     // A log directory that does not exist has no records.
     expect(
       await (async () => {
@@ -841,7 +861,7 @@ describe("readAuditLog", () => {
         for await (const next of readAuditLog(join(l.root, "none"))) out.push(next.id);
         return out;
       })(),
-    ).toEqual([]);
+    ).toStrictEqual([]);
   });
 });
 
@@ -869,7 +889,7 @@ describe("verifyAuditChains", () => {
     const results = await verifyAuditChains(primary.directory, {
       checkpointPath: primary.checkpointPath,
     });
-    expect(results).toEqual([
+    expect(results).toStrictEqual([
       { writer: "primary", chain: primary.directory, ...okWriter(2) },
       { writer: "cli-alice", chain: w1.directory, ...okWriter(2) },
       { writer: "cli-bob", chain: w2.directory, ...okWriter(2) },
@@ -880,7 +900,7 @@ describe("verifyAuditChains", () => {
       (await verifyAuditChains(primary.directory, { checkpointPath: primary.checkpointPath })).map(
         (result) => result.check,
       ),
-    ).toEqual(["checkpoint", undefined, undefined]);
+    ).toStrictEqual(["checkpoint", undefined, undefined]);
   });
 
   it("K77: with a witness, every chain's log and what a writer recovered are accounted for", async () => {
@@ -924,7 +944,7 @@ describe("verifyAuditChains", () => {
       witness,
       witnessKey: primary.witness.vkey,
     });
-    expect(results.map(({ writer, ok, check }) => ({ writer, ok, check }))).toEqual([
+    expect(results.map(({ writer, ok, check }) => ({ writer, ok, check }))).toStrictEqual([
       { writer: "primary", ok: true, check: undefined },
       { writer: "cli-alice", ok: true, check: undefined },
     ]);
@@ -949,7 +969,7 @@ describe("verifyAuditChains", () => {
       witness,
       witnessKey: primary.witness.vkey,
     });
-    expect(again.map(({ writer, ok, check }) => ({ writer, ok, check }))).toEqual([
+    expect(again.map(({ writer, ok, check }) => ({ writer, ok, check }))).toStrictEqual([
       { writer: "primary", ok: false, check: "witness" },
       { writer: "cli-alice", ok: false, check: "witness" },
     ]);
