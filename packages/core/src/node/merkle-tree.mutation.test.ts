@@ -148,6 +148,10 @@ describe("Merkle tree edges", () => {
     expect(verifyConsistency(0, 4, EMPTY_ROOT, rootOf(4), [])).toBe(true);
     expect(verifyConsistency(0, 4, EMPTY_ROOT, rootOf(4), [rootOf(4)])).toBe(false);
     expect(verifyConsistency(2, 4, rootOf(2), rootOf(4), [])).toBe(false);
+    // Sizes out of order are refused before any proof is looked at, even one that would check.
+    const [a, b] = [leaves[0] as Buffer, leaves[1] as Buffer];
+    expect(verifyConsistency(3, 2, a, nodeHash(a, b), [a, b])).toBe(false);
+    expect(verifyConsistency(-1, -1, a, a, [])).toBe(false);
     // A proof that stops below the new root: the hash it reached is not taken for that root.
     const extra = leafHash("x");
     expect(
