@@ -41,6 +41,15 @@ export const GROUPS = {
     "src/node/signed-note.ts",
     "src/node/merkle-tree.ts",
   ],
+  // The writer's side of K80: opening a log (FileAuditLog.open and what it calls: the anchors,
+  // the scan, the cut check), choosing a writer's chain, and the explicit recovery of a cut.
+  // Line ranges: the rest of file-audit-log.ts is the append path, not the open path.
+  "audit-writer": [
+    "src/node/file-audit-log.ts:213-236",
+    "src/node/file-audit-log.ts:496-767",
+    "src/node/open-audit-writer.ts",
+    "src/node/recover-audit-log.ts",
+  ],
 };
 
 const group = process.env.STRYKER_GROUP;

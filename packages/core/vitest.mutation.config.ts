@@ -21,6 +21,14 @@ const TESTS: Record<string, string[]> = {
     "src/node/merkle-tree.test.ts",
     "src/node/*.mutation.test.ts",
   ],
+  // Not file-audit-log.test.ts: its E41/E42 writers are processes (the unmutated dist/), and E42
+  // reopens the log 50 times, a minute per mutant that reaches the open path; the in-process
+  // cases of the open path are pinned down in open-audit-log.mutation.test.ts.
+  "audit-writer": [
+    "src/node/audit-evidence.test.ts",
+    "src/node/open-audit-writer.test.ts",
+    "src/node/*.mutation.test.ts",
+  ],
 };
 
 const group = process.env.STRYKER_GROUP ?? "";

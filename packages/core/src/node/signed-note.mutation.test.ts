@@ -220,3 +220,66 @@ describe("trusted checkpoints", () => {
     expect(cosignedCheckpoint("not a note", vkey)).toBeUndefined();
   });
 });
+
+describe("signed-note edges", () => {
+  // A fixed key, so that no test depends on which characters a random key's base64 holds.
+  const raw = Buffer.alloc(32, 0x11);
+  const vkey = formatVerifierKey("witness.example", ED25519_COSIGNATURE, raw);
+
+  it("a verifier key is refused with its own message: no match, a prefix, a short key with its own id", () => {
+    expect(parseVerifierKey(vkey).publicKey).toEqual(raw);
+    for (const bad of ["", "a+b", `x ${vkey}`, `x${"\u00a0"}${vkey}`, `${vkey} x`]) {
+      expect(() => parseVerifierKey(bad), JSON.stringify(bad)).toThrow(
+        "not a verifier key (<name>+<key id>+<base64 key>)",
+      );
+    }
+    // A key of 31 or 33 bytes is refused even when the key id is computed over it.
+    for (const length of [31, 33]) {
+      const odd = formatVerifierKey(
+        "witness.example",
+        ED25519_COSIGNATURE,
+        Buffer.alloc(length, 1),
+      );
+      expect(() => parseVerifierKey(odd), String(length)).toThrow("not a verifier key");
+    }
+  });
+
+  it("a signature by a key that is not an Ed25519 public key never counts, whatever its key id", () => {
+    const bad = Buffer.alloc(31, 2);
+    const name = "writer";
+    const signature = {
+      name,
+      keyId: noteKeyId(name, ED25519_NOTE, bad),
+      signature: Buffer.alloc(64),
+    };
+    expect(hasNoteSignature({ body: BODY, signatures: [signature] }, name, bad)).toBe(false);
+    const cosignature = {
+      name,
+      keyId: noteKeyId(name, ED25519_COSIGNATURE, bad),
+      signature: Buffer.alloc(72),
+    };
+    expect(cosignatureTime({ body: BODY, signatures: [cosignature] }, name, bad)).toBeUndefined();
+  });
+
+  it("a cosignature too short to hold a time is skipped, not an error", () => {
+    const { raw: key } = keyPair();
+    const short = {
+      name: "witness",
+      keyId: noteKeyId("witness", ED25519_COSIGNATURE, key),
+      signature: Buffer.alloc(1),
+    };
+    expect(cosignatureTime({ body: BODY, signatures: [short] }, "witness", key)).toBeUndefined();
+  });
+
+  it("a note: the first blank line splits it; without one, or with a bad line, it is refused with its message", () => {
+    expect(parseNote(`\n\n\u2014 n AAAAAAA=\n`)).toEqual({
+      body: "\n",
+      signatures: [{ name: "n", keyId: Buffer.alloc(4), signature: Buffer.alloc(1) }],
+    });
+    expect(() => parseNote(`x\u2014 n AAAAAAA=\n`)).toThrow("not a signed note");
+    expect(() => parseNote(`${BODY}\n\u2014 n AAAAAAA=`)).toThrow("not a signed note");
+    expect(() => parseNote(`${BODY}\nnot a signature\n`)).toThrow(
+      "a note signature line is malformed",
+    );
+  });
+});
