@@ -45,8 +45,8 @@ export const GROUPS = {
   // the scan, the cut check), choosing a writer's chain, and the explicit recovery of a cut.
   // Line ranges: the rest of file-audit-log.ts is the append path, not the open path.
   "audit-writer": [
-    "src/node/file-audit-log.ts:215-238",
-    "src/node/file-audit-log.ts:506-777",
+    "src/node/file-audit-log.ts:215-245",
+    "src/node/file-audit-log.ts:513-784",
     "src/node/open-audit-writer.ts",
     "src/node/recover-audit-log.ts",
   ],

@@ -234,6 +234,13 @@ export class FileAuditLog implements AuditSink {
       log.#note = state.checkpointNote ?? "";
       if (log.#options.witness !== undefined && log.#cosigned.size < log.#seq) log.#submit();
     }
+    // The checkpoint of the log as opened is on disk before the first write (K80).
+    await log.#persisting;
+    const failure = log.#failure;
+    if (failure !== undefined) {
+      await log.close().catch(() => undefined);
+      throw failure;
+    }
     return log;
   }
 
