@@ -56,10 +56,11 @@ async function setup(
     config?: Partial<ExternalIssuerConfig>;
     issuer?: ExternalIssuerOptions;
     discovery?: Record<string, unknown>;
+    jwks?: { keys: JWK[] };
   } = {},
 ) {
   const key = await newKey("k1");
-  const jwks = { keys: [key.publicJwk] };
+  const jwks = options.jwks ?? { keys: [key.publicJwk] };
   const documents = new Map<string, string | { status: number; body: string }>([
     [DISCOVERY, JSON.stringify(options.discovery ?? { issuer: ISSUER, jwks_uri: JWKS_URI })],
     [JWKS_URI, JSON.stringify(jwks)],
@@ -157,7 +158,11 @@ describe("ExternalIssuer.discover", () => {
       { issuer: ISSUER },
       { issuer: ISSUER, jwks_uri: 7 },
     ]) {
-      expect(await codeOf(setup({ discovery }))).toBe("invalid_configuration");
+      // Refused as a bad document, before any URL is vetted (no metadata_url check).
+      await expect(setup({ discovery })).rejects.toMatchObject({
+        code: "invalid_configuration",
+        details: undefined,
+      });
     }
   });
 
@@ -316,6 +321,7 @@ describe("ExternalIssuer.verify: the user", () => {
       "al ice@acme.example",
       "alice@acmé.example",
       7,
+      ["alice@acme.example"],
     ]) {
       expect(await emailOf(email)).toBeUndefined();
     }
@@ -338,7 +344,10 @@ describe("ExternalIssuer.verify: the user", () => {
 describe("ExternalIssuer.verify: the token", () => {
   it("refuses what is not a JWT, and a JWT without a string kid", async () => {
     const { key, trusted } = await setup();
-    expect(await codeOf(trusted.verify("not a token"))).toBe("token_invalid");
+    expect(await failure(trusted.verify("not a token"))).toEqual({
+      code: "token_invalid",
+      message: "Invalid enterprise token: not a JWT.",
+    });
     const noKid = await new SignJWT(base())
       .setProtectedHeader({ alg: "ES256" })
       .sign(key.privateKey);
@@ -363,6 +372,19 @@ describe("ExternalIssuer.verify: the token", () => {
       subject: "alice",
     });
     expect(await codeOf(trusted.verify(await sign(key, base({ deep: nest(8) }))))).toBe(
+      "token_invalid",
+    );
+  });
+
+  it("the signature's algorithm is the key's own: an Ed25519 key's token under the alg name Ed25519 is refused", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("Ed25519", { extractable: false });
+    const publicJwk = { ...(await exportJWK(publicKey)), kid: "ed", alg: "EdDSA", use: "sig" };
+    const key: Key = { kid: "ed", privateKey, publicJwk };
+    const { trusted } = await setup({ jwks: { keys: [publicJwk] } });
+    await expect(trusted.verify(await sign(key, base(), { alg: "EdDSA" }))).resolves.toMatchObject({
+      subject: "alice",
+    });
+    expect(await codeOf(trusted.verify(await sign(key, base(), { alg: "Ed25519" })))).toBe(
       "token_invalid",
     );
   });
