@@ -1,22 +1,29 @@
-import { decodeJwt, decodeProtectedHeader } from "jose";
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../../test/fixtures/expect-code.js";
 import {
   AUDIENCE,
+  b64,
+  claims,
+  header,
   ISSUER,
   makeIdentity,
   OPS,
   SUPPORT,
+  signRaw,
   TRUST_DOMAIN,
   WRITER,
 } from "../../test/fixtures/identity.js";
 import { MemoryAuditSink } from "../audit/audit-sink.js";
+import type { AgentGateError } from "../errors.js";
 import { TestClock } from "../testing/test-clock.js";
 import { defineAgent } from "./agent-record.js";
 import { MemoryAgentRegistry } from "./agent-registry.js";
 import { Authority, MAX_TOKEN_TTL_SECONDS } from "./authority.js";
+import { ExternalIssuer } from "./external-issuer.js";
 import { MemoryKeyStore } from "./key-store.js";
 import { MemoryRevocationList } from "./revocation-list.js";
+import { SigningKey } from "./signing-key.js";
 
 // Mutation tests of Authority (MUTATION.md, group `identity-keys`): its option ranges at their
 // edges, the exact claims and header of what it issues, the bounds of audiences, principals,
@@ -592,5 +599,254 @@ describe("Authority.delegate and exchange, exactly", () => {
     expect([scoped.scopes, scoped.expiresAt - scoped.issuedAt]).toEqual([["crm:read"], 30]);
     expect(await exchange(named.token, { scope: ["mail:send"] })).toBe("delegation_invalid/scope");
     expect(await exchange("nope")).toBe("token_invalid/undefined");
+  });
+});
+
+describe("Authority keys against unusual stores", () => {
+  it("the default revocation list keeps the authority's clock", async () => {
+    const { authority } = await bare({ revocations: undefined });
+    const revocation = await authority.revoke("token", "t1");
+    expect(revocation.revokedAt).toBe("2026-01-05T10:00:00.000Z");
+  });
+
+  it("rotating twice in the same millisecond gives the new key, whatever order the store lists equal times in", async () => {
+    class TiesReversed extends MemoryKeyStore {
+      override async load() {
+        return [...(await super.load())].reverse().sort((a, b) => a.createdAt - b.createdAt);
+      }
+    }
+    const { authority } = await bare({ keyStore: new TiesReversed() });
+    const first = authority.keys()[0]?.kid;
+    const rotated = await authority.rotateKey();
+    expect(rotated.kid).not.toBe(first);
+    expect(rotated.status).toBe("active");
+    const { token } = await authority.issueToken(SUPPORT, { audience: AUDIENCE });
+    expect(decodeProtectedHeader(token).kid).toBe(rotated.kid);
+  });
+
+  it("a store that keeps nothing: no authority (key_unavailable)", async () => {
+    class Forgetful extends MemoryKeyStore {
+      override async save() {}
+    }
+    await expectCode(bare({ keyStore: new Forgetful() }), "key_unavailable");
+  });
+
+  it("signs with the active key even when the store holds a newer retiring one", async () => {
+    const keyStore = new MemoryKeyStore();
+    const active = await SigningKey.generate("EdDSA", START - 10_000);
+    const retiring = {
+      ...(await SigningKey.generate("EdDSA", START - 5_000)),
+      retiresAt: START + 60_000,
+    };
+    await keyStore.save(active);
+    await keyStore.save(retiring);
+    const { authority } = await bare({ keyStore });
+    const { token } = await authority.issueToken(SUPPORT, { audience: AUDIENCE });
+    expect(decodeProtectedHeader(token).kid).toBe(active.kid);
+    expect(authority.keys().map((key) => [key.kid, key.status])).toEqual([
+      [retiring.kid, "retiring"],
+      [active.kid, "active"],
+    ]);
+  });
+
+  it("a signing key that vanished from the store stops a rotation (key_store_invalid)", async () => {
+    const { authority, keyStore } = await bare();
+    await keyStore.remove(authority.keys()[0]?.kid ?? "");
+    await expectCode(authority.rotateKey(), "key_store_invalid");
+  });
+
+  it("a key pruned from the store is gone from the authority too", async () => {
+    const { authority, clock } = await bare({ rotationOverlapSeconds: 0 });
+    const old = authority.keys()[0]?.kid ?? "";
+    await authority.rotateKey();
+    clock.advance(1);
+    await authority.rotateKey();
+    await expectCode(authority.retireKey(old), "key_unavailable");
+  });
+
+  it("a registered agent of another trust domain gets no token", async () => {
+    const foreign = "spiffe://other.example/agent/ops";
+    const { authority, registry } = await bare();
+    await registry.put(defineAgent({ id: foreign, owner: "o@other.example" }));
+    await expectCode(authority.issueToken(foreign, { audience: AUDIENCE }), "agent_unknown");
+  });
+
+  it("a confirmation thumbprint must be a string", async () => {
+    const { authority } = await bare();
+    await expectCode(
+      authority.issueToken(SUPPORT, {
+        audience: AUDIENCE,
+        confirmation: { jkt: [THUMB] } as never,
+      }),
+      "invalid_configuration",
+    );
+  });
+
+  it("revoke without a reason records none", async () => {
+    const { authority, audit } = await bare();
+    await authority.revoke("token", "jti-1");
+    expect(audit.events.at(-1)?.details).not.toHaveProperty("reason");
+  });
+});
+
+describe("Authority.exchange: may_act as a subject token carries it", () => {
+  async function crafted() {
+    const identity = await makeIdentity();
+    const actor = await identity.authority.issueToken(OPS, { audience: ISSUER });
+    const subject = (mayAct: unknown, extra: Record<string, unknown> = {}) =>
+      signRaw(
+        header(identity.stored.kid),
+        claims(identity.clock.now(), {
+          aud: ISSUER,
+          jti: `s-${Math.random()}`,
+          may_act: mayAct,
+          ...extra,
+        }),
+        identity.stored,
+      );
+    const exchange = (token: string) =>
+      identity.authority.exchange(token, actor.token, { audience: AUDIENCE }).then(
+        (issued) => issued.chain.join(" > "),
+        (error: AgentGateError) => `${error.code}: ${error.message}`,
+      );
+    return { ...identity, subject, exchange };
+  }
+
+  it("names the actor from this issuer, or with no iss; a string or an array of strings", async () => {
+    const { subject, exchange } = await crafted();
+    const ok = `${SUPPORT} > ${OPS}`;
+    expect(await exchange(subject({ iss: ISSUER, sub: OPS }))).toBe(ok);
+    expect(await exchange(subject({ sub: OPS }))).toBe(ok);
+    expect(await exchange(subject({ iss: ISSUER, sub: [7, OPS] }))).toBe(ok);
+    const refused = `delegation_invalid: Agent ${OPS} may not act for ${SUPPORT} (not in may_act).`;
+    for (const mayAct of [
+      { iss: "spiffe://other.example", sub: OPS },
+      { iss: ISSUER, sub: [7] },
+      { iss: ISSUER, sub: 7 },
+      { iss: ISSUER },
+      [{ iss: ISSUER, sub: OPS }],
+      null,
+      OPS,
+    ]) {
+      expect(await exchange(subject(mayAct)), JSON.stringify(mayAct)).toBe(refused);
+    }
+  });
+
+  it("without may_act the refusal says that no policy allows it", async () => {
+    const { authority } = await makeIdentity();
+    const actor = await authority.issueToken(OPS, { audience: ISSUER });
+    const plain = await authority.issueToken(SUPPORT, { audience: ISSUER });
+    await expect(
+      authority.exchange(plain.token, actor.token, { audience: AUDIENCE }),
+    ).rejects.toMatchObject({
+      code: "delegation_invalid",
+      message: `Agent ${OPS} may not act for ${SUPPORT} (no may_act, and no policy allows it).`,
+      safeMessage: `Agent ${OPS} may not act for ${SUPPORT} (no may_act, and no policy allows it).`,
+    });
+  });
+
+  it("delegate's refusals of a parent token that is no JWT, or whose aud is not one string, say which", async () => {
+    const { authority } = await makeIdentity();
+    await expect(authority.delegate("nope", { to: OPS, audience: AUDIENCE })).rejects.toMatchObject(
+      {
+        code: "token_invalid",
+        message: "Invalid token: not a JWT.",
+      },
+    );
+    const arrayAud = `${b64({ alg: "EdDSA" })}.${b64({ aud: [AUDIENCE] })}.x`;
+    await expect(
+      authority.delegate(arrayAud, { to: OPS, audience: AUDIENCE }),
+    ).rejects.toMatchObject({
+      code: "token_invalid",
+      message: "Invalid token: aud.",
+    });
+  });
+});
+
+describe("Authority.exchange for an enterprise user", () => {
+  const IDP = "https://idp.acme.example";
+  async function withIdp() {
+    const identity = await makeIdentity();
+    const { privateKey, publicKey } = await generateKeyPair("ES256");
+    const publicJwk = { ...(await exportJWK(publicKey)), kid: "idp-1", alg: "ES256", use: "sig" };
+    const documents = new Map([
+      [
+        `${IDP}/.well-known/openid-configuration`,
+        JSON.stringify({ issuer: IDP, jwks_uri: `${IDP}/keys` }),
+      ],
+      [`${IDP}/keys`, JSON.stringify({ keys: [publicJwk] })],
+    ]);
+    const fetch = (async (input: string | URL | Request) =>
+      new Response(documents.get(String(input)) ?? "", {
+        status: documents.has(String(input)) ? 200 : 404,
+      })) as typeof globalThis.fetch;
+    const idp = await ExternalIssuer.discover(
+      { issuer: IDP, audience: "agentgate" },
+      { fetch, clock: identity.clock },
+    );
+    const now = Math.floor(identity.clock.now() / 1000);
+    const userToken = await new SignJWT({
+      sub: "alice",
+      email: "alice@acme.example",
+      groups: ["staff"],
+    })
+      .setProtectedHeader({ alg: "ES256", kid: "idp-1" })
+      .setIssuer(IDP)
+      .setAudience("agentgate")
+      .setIssuedAt(now)
+      .setExpirationTime(now + 120)
+      .sign(privateKey);
+    return { ...identity, idp, userToken, now };
+  }
+
+  it("an agent's subject token is exchanged as usual when the trusted IdPs are another issuer", async () => {
+    const { authority, idp } = await withIdp();
+    const actor = await authority.issueToken(OPS, { audience: ISSUER });
+    const subject = await authority.issueToken(SUPPORT, { audience: ISSUER, mayAct: [OPS] });
+    const issued = await authority.exchange(subject.token, actor.token, {
+      audience: AUDIENCE,
+      externalIssuers: [idp],
+    });
+    expect(issued.chain).toEqual([SUPPORT, OPS]);
+  });
+
+  it("the user's token is exchanged within the user's exp and the scopes the actor still holds", async () => {
+    const { authority, idp, userToken, now, registry } = await withIdp();
+    const actor = await authority.issueToken(OPS, {
+      audience: ISSUER,
+      scope: ["crm:read", "crm:write"],
+    });
+    // The registry narrows the actor after its token was issued.
+    await registry.put(
+      defineAgent({ id: OPS, owner: "ops@acme.example", maxScopes: ["crm:read"] }),
+    );
+    const issued = await authority.exchange(userToken, actor.token, {
+      audience: AUDIENCE,
+      externalIssuers: [idp],
+      ttlSeconds: 600,
+    });
+    expect(issued.chain).toEqual(["user:alice@acme.example", OPS]);
+    expect(issued.scopes).toEqual(["crm:read"]);
+    expect(issued.expiresAt).toBe(now + 120);
+    expect(claimsOf(issued.token)).toMatchObject({ groups: ["staff"], idp: IDP });
+    await expect(
+      authority.exchange(userToken, actor.token, {
+        audience: AUDIENCE,
+        externalIssuers: [idp],
+        scope: ["crm:write"],
+      }),
+    ).rejects.toMatchObject({ code: "delegation_invalid", details: { check: "scope" } });
+    const refused = await authority
+      .exchange(userToken, actor.token, {
+        audience: AUDIENCE,
+        externalIssuers: [idp],
+        mayActForUser: () => false,
+      })
+      .catch((error: AgentGateError) => error);
+    expect(refused).toMatchObject({
+      code: "delegation_invalid",
+      details: { check: "may_act" },
+      safeMessage: `Agent ${OPS} may not act for user:alice@acme.example.`,
+    });
   });
 });
