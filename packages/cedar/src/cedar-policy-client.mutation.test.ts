@@ -418,3 +418,130 @@ describe("CedarPolicyClient.fromDirectory, exactly", () => {
     }
   });
 });
+
+describe("CedarPolicyClient on cedar-wasm, the paths the compiled evaluator leaves", () => {
+  const groups = `${readFileSync(DEFAULT_SCHEMA_PATH, "utf8")}\naction "readers";\naction "browse" in ["readers"] appliesTo { principal: [Agent], resource: [Tool], context: Context };\n`;
+
+  it("action groups: the schema goes with the request, which it validates", async () => {
+    const client = new CedarPolicyClient({
+      schema: groups,
+      evaluator: "cedar-wasm",
+      policies: {
+        "g.cedar": `@id("readers") permit (principal, action in Action::"readers", resource);`,
+      },
+    });
+    expect(await client.evaluate(request({ action: "browse" }))).toMatchObject({
+      allowed: true,
+      policies: ["readers"],
+    });
+    expect((await client.evaluate(request({ action: "read" }))).allowed).toBe(false);
+    // A context the schema refuses: cedar-wasm's request validation denies it, with its message.
+    const invalid = request({ action: "browse" });
+    const bad = { ...invalid, context: { ...invalid.context, environment: 7 } };
+    const decision = await client.evaluate(bad as never);
+    expect(decision.allowed).toBe(false);
+    expect(decision.reason).toMatch(/^the request does not fit the Cedar schema: .+/);
+    expect(decision.reason).not.toContain("undefined");
+    const explained = client.explain(bad as never);
+    expect(explained).toMatchObject({ allowed: false, considered: 1, errors: [decision.reason] });
+  });
+
+  it("I61: an erroring forbid denies on cedar-wasm, naming the policy and Cedar's error", async () => {
+    const client = new CedarPolicyClient({
+      evaluator: "cedar-wasm",
+      policies: {
+        "all.cedar": PERMIT_ALL,
+        "overflow.cedar": `@id("overflowing-forbid") forbid (principal, action, resource) when { context.time.epochSeconds * 4611686018427387904 > 0 };`,
+      },
+    });
+    const decision = await client.evaluate(request({}));
+    expect(decision).toMatchObject({ allowed: false, policies: ["overflowing-forbid"] });
+    expect(decision.reason).toMatch(/^policy evaluation failed: overflowing-forbid: .*overflow/);
+    expect(client.explain(request({})).errors).toEqual([decision.reason]);
+  });
+
+  it("a request no policy's scope matches is a denial before evaluation, with its reason as the error", () => {
+    const client = clientOf({ "a.cedar": PERMIT_ALL }, { evaluator: "cedar-wasm" });
+    const explained = client.explain(request({ action: "write" }));
+    expect(explained).toMatchObject({ allowed: false, considered: 0 });
+    expect(explained.errors).toEqual([explained.reason]);
+    expect(explained.reason).toBe("no policy's scope matches this request (default deny)");
+  });
+
+  it("a set the compiler declines names the file and the policy's own line", () => {
+    const client = clientOf({
+      "a.cedar": PERMIT_ALL,
+      "big.cedar": `// two\n// comments\n@id("far-future")\nforbid (principal, action, resource)\nwhen { context.time.epochSeconds == 9007199254740993 && context.time.epochSeconds != 9007199254740992 };`,
+    });
+    expect(client.engine.evaluator).toBe("cedar-wasm");
+    const line = client.policies.find((entry) => entry.id === "far-future")?.line;
+    expect(line).toBeGreaterThan(1);
+    expect(client.engine.reason).toContain(
+      `(big.cedar:${line}, policy far-future) is not compiled`,
+    );
+  });
+});
+
+describe("CedarPolicyClient: resource tags on the compiled path", () => {
+  it("a policy reading a stored resource's tags sees them", async () => {
+    const schema = `entity User;\nentity Doc tags String;\naction "view" appliesTo { principal: [User], resource: [Doc] };`;
+    const client = new CedarPolicyClient({
+      schema,
+      policies: {
+        "t.cedar": `@id("public") permit (principal, action, resource) when { resource.hasTag("public") };`,
+      },
+      entities: [
+        { uid: { type: "Doc", id: "open" }, attrs: {}, parents: [], tags: { public: "yes" } },
+        { uid: { type: "Doc", id: "closed" }, attrs: {}, parents: [], tags: {} },
+      ],
+    });
+    expect(client.engine.evaluator).toBe("compiled");
+    const ask = (id: string): AuthZenEvaluation => ({
+      subject: { type: "user", id: "u" },
+      action: { name: "view" },
+      resource: { type: "doc", id },
+    });
+    expect((await client.evaluate(ask("open"))).allowed).toBe(true);
+    expect((await client.evaluate(ask("closed"))).allowed).toBe(false);
+  });
+});
+
+describe("CedarPolicyClient.fromDirectory: watching only when asked, and not after close", () => {
+  it("without watch a change is not loaded; after close a watched client loads nothing more", async () => {
+    const directory = tempDir("agentgate-cedar-unwatched-");
+    copyFileSync(DEFAULT_SCHEMA_PATH, join(directory, "s.cedarschema"));
+    writeFileSync(join(directory, "a.cedar"), PERMIT_ALL);
+    const loads = {
+      unwatched: [] as PolicyLoad[],
+      closed: [] as PolicyLoad[],
+      open: [] as PolicyLoad[],
+    };
+    const unwatched = CedarPolicyClient.fromDirectory(directory, {
+      onLoad: (load) => loads.unwatched.push(load),
+    });
+    const closed = CedarPolicyClient.fromDirectory(directory, {
+      watch: true,
+      onLoad: (load) => loads.closed.push(load),
+    });
+    await closed.close();
+    // The one still watching is the clock: once it has reloaded, the others had the same events.
+    const open = CedarPolicyClient.fromDirectory(directory, {
+      watch: true,
+      onLoad: (load) => loads.open.push(load),
+    });
+    try {
+      writeFileSync(join(directory, "b.cedar"), PERMIT_ALL.replace("all-read", "b"));
+      const deadline = Date.now() + 30_000;
+      while (open.version() < 2) {
+        if (Date.now() > deadline) throw new Error("no reload within 30 s");
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect([unwatched.version(), closed.version()]).toEqual([1, 1]);
+      expect([loads.unwatched.length, loads.closed.length]).toEqual([1, 1]);
+    } finally {
+      await open.close();
+      await unwatched.close();
+    }
+  });
+});
