@@ -658,9 +658,9 @@ describe("Authority keys against unusual stores", () => {
   it("a key pruned from the store is gone from the authority too", async () => {
     const { authority, clock } = await bare({ rotationOverlapSeconds: 0 });
     const old = authority.keys()[0]?.kid ?? "";
+    // No overlap: the rotation retires the old key at once and prunes it.
     await authority.rotateKey();
-    clock.advance(1);
-    await authority.rotateKey();
+    expect(clock.now()).toBe(START);
     await expectCode(authority.retireKey(old), "key_unavailable");
   });
 
