@@ -545,3 +545,14 @@ describe("CedarPolicyClient.fromDirectory: watching only when asked, and not aft
     }
   });
 });
+
+describe("CedarPolicyClient: agent labels as tags on the compiled path", () => {
+  it("a policy reading the principal's tags sees the agent's labels", async () => {
+    const client = clientOf({
+      "t.cedar": `@id("prod") permit (principal, action, resource) when { principal.hasTag("env") && principal.getTag("env") == "prod" };`,
+    });
+    expect(client.engine.evaluator).toBe("compiled");
+    expect((await client.evaluate(request({ labels: { env: "prod" } }))).allowed).toBe(true);
+    expect((await client.evaluate(request({ labels: { env: "dev" } }))).allowed).toBe(false);
+  });
+});
