@@ -8,7 +8,15 @@
 //
 // Prints each mutant as `killed` or `survived`, then `recheck: K of N survivors killed`.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,20 +49,37 @@ function apply(source, { location, replacement }) {
   return source.slice(0, offset(location.start)) + replacement + source.slice(offset(location.end));
 }
 
+// core has a vitest config for mutation runs; cedar's tests run with its ordinary one.
+const config = existsSync(join(copy, "vitest.mutation.config.ts"))
+  ? "vitest.mutation.config.ts"
+  : "vitest.config.ts";
+const runTests = () =>
+  spawnSync(join(ROOT, "node_modules", ".bin", "vitest"), ["run", "--config", config, ...tests], {
+    cwd: copy,
+    encoding: "utf8",
+    env: { ...process.env, STRYKER_GROUP: "" },
+    // A mutant that makes the tests hang counts as killed, as a Stryker timeout does.
+    timeout: 300_000,
+  });
+
 let killed = 0;
 let total = 0;
 try {
+  // The tests must pass on the unmutated source, or every mutant would count as killed.
+  for (const [file, { source }] of Object.entries(report.files))
+    writeFileSync(join(copy, file), source);
+  const baseline = runTests();
+  if (baseline.status !== 0) {
+    console.error(`${baseline.stdout}${baseline.stderr}`);
+    throw new Error("recheck: the tests fail without a mutant; nothing checked");
+  }
   for (const [file, { source, mutants }] of Object.entries(report.files)) {
     const target = join(copy, file);
     for (const mutant of mutants) {
       if (mutant.status !== "Survived" && mutant.status !== "NoCoverage") continue;
       total++;
       writeFileSync(target, apply(source, mutant));
-      const run = spawnSync(
-        join(ROOT, "node_modules", ".bin", "vitest"),
-        ["run", "--config", "vitest.mutation.config.ts", ...tests],
-        { cwd: copy, encoding: "utf8", env: { ...process.env, STRYKER_GROUP: "" } },
-      );
+      const run = runTests();
       const dead = run.status !== 0;
       if (dead) killed++;
       const line = source.split("\n")[mutant.location.start.line - 1]?.trim().slice(0, 90);

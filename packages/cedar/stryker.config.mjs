@@ -8,7 +8,8 @@ export const GROUPS = { "cedar-policy-client": ["src/cedar-policy-client.ts"] };
 export default {
   testRunner: "vitest",
   plugins: ["@stryker-mutator/vitest-runner"],
-  vitest: { configFile: "vitest.config.ts", related: true },
+  // The cedar tests without the randomized differential ones (see vitest.mutation.config.ts).
+  vitest: { configFile: "vitest.mutation.config.ts", related: true },
   coverageAnalysis: "perTest",
   mutate: GROUPS["cedar-policy-client"],
   // Messages are prose for people: a mutated message is not a weaker defence.

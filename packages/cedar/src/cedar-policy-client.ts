@@ -512,7 +512,12 @@ export class CedarPolicyClient implements PolicyClient {
         principal: uids.principal,
         action: uids.action,
         resource: uids.resource,
-        context: contextFor(request.context ?? {}, shape, prepared.needs) as Record<string, never>,
+        context: contextFor(
+          request.context ?? {},
+          shape,
+          prepared.needs,
+          loaded.schema.hasActionGroups,
+        ) as Record<string, never>,
         entities: entitiesFor(request, uids, loaded, prepared.needs),
         preparsedPolicySetId: prepared.id,
         ...(loaded.schema.hasActionGroups
@@ -640,9 +645,20 @@ function preparedSlice(
   return prepared;
 }
 
-function contextFor(context: Record<string, unknown>, shape: Shape, needs: Needs): unknown {
+/**
+ * The context that crosses into wasm: the members the schema declares, narrowed to what the
+ * slice's policies read. With the schema given at evaluation (action groups), cedar-wasm validates
+ * the request against it, so every declared member must cross (as for entities below), or a
+ * required member the policies do not read would be missing and a valid request refused.
+ */
+function contextFor(
+  context: Record<string, unknown>,
+  shape: Shape,
+  needs: Needs,
+  validated: boolean,
+): unknown {
   const declared = prune(context, shape);
-  return needs.context === true ? declared : pickPaths(declared, needs.context);
+  return validated || needs.context === true ? declared : pickPaths(declared, needs.context);
 }
 
 function entitiesFor(

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CredentialProvider, defineAgent, isAgentGateError } from "@agentgate/core";
 import {
   createGate,
@@ -103,7 +104,9 @@ describe("createGate on a directory: the whole path with real parts", () => {
         .invoke({ tool: { name: "ping" }, arguments: {}, credential }, async () => "pong")
         .catch((error: unknown) => (isAgentGateError(error) ? error.code : error));
     expect(await call()).toBe("pong");
-    const core = new URL("../../core/dist/node/index.js", import.meta.url).href;
+    // Resolved from this package as any user's code would (also from a copy of the package, as
+    // mutation testing makes): the built @agentgate/core/node.
+    const core = "@agentgate/core/node";
     const child = spawnSync(
       process.execPath,
       [
@@ -111,7 +114,7 @@ describe("createGate on a directory: the whole path with real parts", () => {
         "-e",
         `const { FileRevocationList } = await import(${JSON.stringify(core)}); await new FileRevocationList(${JSON.stringify(join(directory, "revocations.jsonl"))}).revoke("agent", ${JSON.stringify(SUPPORT)}, "from another process");`,
       ],
-      { encoding: "utf8" },
+      { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)) },
     );
     expect(child.status, child.stderr).toBe(0);
     expect(await pollUntil(call, (outcome) => outcome !== "pong", { what: "the revocation" })).toBe(
