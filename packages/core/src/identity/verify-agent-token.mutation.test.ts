@@ -1,3 +1,4 @@
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { expectCode } from "../../test/fixtures/expect-code.js";
 import { AUDIENCE, makeIdentity, OPS, SUPPORT } from "../../test/fixtures/identity.js";
@@ -6,6 +7,7 @@ import { AgentId } from "./agent-id.js";
 import { defineAgent } from "./agent-record.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import { actClaimOf, actorsOf, hasScope, IssuedToken, type VerifiedAgent } from "./agent-token.js";
+import { JwtSvidBundle } from "./jwt-svid.js";
 import { checkAgentChain, verifyAgentToken } from "./verify-agent-token.js";
 
 // Mutation tests of verify-agent-token.ts and agent-token.ts (MUTATION.md, group `identity`;
@@ -151,6 +153,24 @@ describe("verifyAgentToken, exactly", () => {
       verifyAgentToken(token, { verifier, registry, audience: "https://other.example" }),
       "token_invalid",
     );
+  });
+});
+
+describe("verifyAgentToken with SPIFFE bundles, exactly", () => {
+  it("checks a JWT-SVID on the clock it is given, not the machine's", async () => {
+    const { verifier, registry, clock } = await makeIdentity();
+    const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "spire-1", use: "jwt-svid" }] };
+    const bundle = await JwtSvidBundle.fromJwks("acme.example", jwks);
+    // Valid for five minutes at the test clock's time, long expired by the machine's.
+    const now = Math.floor(clock.now() / 1000);
+    const svid = await new SignJWT({ sub: SUPPORT, aud: [AUDIENCE], iat: now, exp: now + 300 })
+      .setProtectedHeader({ alg: "ES256", kid: "spire-1", typ: "JWT" })
+      .sign(privateKey);
+    const options = { verifier, registry, audience: AUDIENCE, spiffeBundles: [bundle] };
+    const usable = await verifyAgentToken(svid, { ...options, clock });
+    expect(usable.record.id).toBe(SUPPORT);
+    await expectCode(verifyAgentToken(svid, options), "token_expired");
   });
 });
 
