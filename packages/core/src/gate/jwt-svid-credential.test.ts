@@ -11,6 +11,7 @@ import { JwtSvidBundle } from "../identity/jwt-svid.js";
 import { MemoryRevocationList } from "../identity/revocation-list.js";
 import { verifyAgentToken } from "../identity/verify-agent-token.js";
 import { createGate } from "../node/create-gate.js";
+import { readAuditLog } from "../node/index.js";
 import { allow } from "../policy/decision.js";
 import { FunctionPolicyClient } from "../policy/policy-client.js";
 import { createTestGate } from "../testing/test-gate.js";
@@ -386,6 +387,34 @@ describe("JWT-SVIDs from a configured SPIFFE bundle as gate credentials", () => 
         { what: "the dropped key is refused" },
       );
       expect(await call(second)).toBe("ok");
+
+      // K83: each change of the keys the gate trusts is a config_change event in its log, and
+      // the broken files, which changed nothing, are not.
+      const changes = async () => {
+        const found: Array<Record<string, unknown> | undefined> = [];
+        for await (const record of readAuditLog(join(directory, "audit"), {
+          type: "config_change",
+        }))
+          found.push(record.details);
+        return found;
+      };
+      const recorded = await pollUntil(changes, (found) => found.length >= 2, {
+        what: "the bundle changes in the log",
+      });
+      expect(recorded).toEqual([
+        {
+          change: "spiffe_bundle",
+          trustDomain: "acme.example",
+          jwksPath: bundleFile,
+          keyIds: ["spire-jwt-1", "spire-jwt-2"],
+        },
+        {
+          change: "spiffe_bundle",
+          trustDomain: "acme.example",
+          jwksPath: bundleFile,
+          keyIds: ["spire-jwt-2"],
+        },
+      ]);
     } finally {
       await gate.close();
       spy.mockRestore();

@@ -71,7 +71,10 @@ export class JwtSvidBundle {
     this.#refreshing ??= (async () => {
       try {
         const next = await source.changed();
-        if (next !== undefined) this.#keys = await importBundle(this.trustDomain, next);
+        if (next !== undefined) {
+          this.#keys = await importBundle(this.trustDomain, next);
+          source.onChange?.([...this.#keys.keys()]);
+        }
       } catch (error) {
         source.onError?.(error);
       } finally {
@@ -97,6 +100,8 @@ export interface JwtSvidBundleSource {
   changed(): Promise<JSONWebKeySet | undefined>;
   /** Told why a newer bundle could not be used (the keys in force stay). */
   onError?(error: unknown): void;
+  /** Told the key ids now in force, each time a newer bundle replaced the keys. */
+  onChange?(keyIds: readonly string[]): void;
 }
 
 /** The `jwt-svid` keys of `bundle` for `trustDomain` (see {@link JwtSvidBundle}). */

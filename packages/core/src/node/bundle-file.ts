@@ -17,7 +17,11 @@ function signature(stats: Stats): string {
  */
 export function bundleFileSource(
   path: string,
-  options: { readonly checkEveryMs: number; readonly onError: (error: unknown) => void },
+  options: {
+    readonly checkEveryMs: number;
+    readonly onError: (error: unknown) => void;
+    readonly onChange?: (keyIds: readonly string[]) => void;
+  },
 ): JwtSvidBundleSource {
   // The version the caller read at start-up (it reads right after this), so that only a later
   // change is read again.
@@ -48,6 +52,7 @@ export function bundleFileSource(
       return set as JSONWebKeySet;
     },
     onError: options.onError,
+    ...(options.onChange === undefined ? {} : { onChange: options.onChange }),
   };
 }
 

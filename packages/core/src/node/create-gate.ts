@@ -109,6 +109,16 @@ export interface SpiffeBundleConfig {
   readonly refreshSeconds?: number;
 }
 
+/**
+ * Told, by {@link loadSpiffeBundles}, that a followed bundle file changed and its keys replaced
+ * the ones in force: the trust domain, the file and the key ids now trusted.
+ */
+export type BundleChange = (change: {
+  readonly trustDomain: string;
+  readonly jwksPath: string;
+  readonly keyIds: readonly string[];
+}) => void;
+
 /** How often a `jwksPath` bundle file is looked at by default, in seconds. */
 const DEFAULT_BUNDLE_REFRESH_SECONDS = 5;
 
@@ -202,7 +212,12 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
       `${join(directory, "config.json")}: requireProofOfPossession must be true or false.`,
     );
   }
-  const spiffeBundles = options.spiffeBundles ?? (await loadSpiffeBundles(config, directory));
+  // A followed bundle that SPIRE rotated is a change of what the gate trusts: recorded (K83)
+  // in the gate's log, which opens below.
+  let onBundleChange: BundleChange = () => {};
+  const spiffeBundles =
+    options.spiffeBundles ??
+    (await loadSpiffeBundles(config, directory, (change) => onBundleChange(change)));
   const database = options.database ?? config?.database;
   const stores =
     database === undefined
@@ -245,6 +260,23 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
         ...(config?.issuer === undefined ? {} : { issuer: config.issuer }),
         ...(config?.algorithm === undefined ? {} : { algorithm: config.algorithm }),
       }));
+    const written = audit;
+    onBundleChange = (change) => {
+      written
+        .write({
+          v: AUDIT_SCHEMA_VERSION,
+          id: randomId(),
+          type: "config_change",
+          time: new Date((options.clock ?? systemClock).now()).toISOString(),
+          actor: { type: "service", id: "gate" },
+          details: { change: "spiffe_bundle", ...change, keyIds: [...change.keyIds] },
+        })
+        .catch((error: unknown) =>
+          console.error(
+            `AgentGate: the config_change event of ${change.trustDomain}'s bundle could not be written: ${String(error)}`,
+          ),
+        );
+    };
     // Each load and reload of the directory's policies is recorded with its hash (K83); the
     // gate does not start unless the first one is in the log.
     const loads: Promise<void>[] = [];
@@ -310,6 +342,7 @@ export async function createGate(options: CreateGateOptions = {}): Promise<Gate>
 export async function loadSpiffeBundles(
   config: Pick<GateConfig, "spiffeBundles"> | undefined,
   directory: string,
+  onChange?: BundleChange,
 ): Promise<JwtSvidBundle[] | undefined> {
   const entries: unknown = config?.spiffeBundles;
   if (entries === undefined) return undefined;
@@ -357,6 +390,9 @@ export async function loadSpiffeBundles(
           console.error(
             `AgentGate: ${key} (${trustDomain}) keeps its keys: ${error instanceof Error ? error.message : String(error)}`,
           ),
+        ...(onChange === undefined
+          ? {}
+          : { onChange: (keyIds) => onChange({ trustDomain, jwksPath: path, keyIds }) }),
       });
       try {
         set = JSON.parse(await readFile(path, "utf8"));

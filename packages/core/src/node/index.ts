@@ -27,6 +27,7 @@ export {
 export {
   type AuditConfig,
   auditLogOptions,
+  type BundleChange,
   type CreateGateOptions,
   createGate,
   type GateConfig,
