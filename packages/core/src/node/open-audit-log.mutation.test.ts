@@ -720,6 +720,50 @@ describe("recoverAuditLog", () => {
     });
   });
 
+  it("K80: a second recovery in the same millisecond gets an archive of its own; the first archive is not written into", async () => {
+    const p = place();
+    const cut = async () => {
+      const log = await p.open();
+      await fill(log, 4);
+      await log.close();
+      store(p.directory, lines(p.directory).slice(0, 2));
+      return lines(p.directory);
+    };
+    const firstLines = await cut();
+    const first = await recoverAuditLog({ ...p.options(), clock });
+    const firstFiles = readdirSync(first.archived as string).sort();
+    const secondLines = await cut();
+    const second = await recoverAuditLog({ ...p.options(), clock });
+    expect(first.archived).toBe(join(p.directory, "cut-2026-01-05T10-11-12-345Z"));
+    expect(second.archived).toBe(join(p.directory, "cut-2026-01-05T10-11-12-345Z-2"));
+    expect(statSync(second.archived as string).mode & 0o777).toBe(0o700);
+    expect(readdirSync(first.archived as string).sort()).toEqual(firstFiles);
+    expect(lines(first.archived as string)).toEqual(firstLines);
+    expect(lines(second.archived as string)).toEqual(secondLines);
+    expect(second.previousOrigin).toBe(first.origin);
+    expect(await verify(p)).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it("no free archive name (1,000 taken): the recovery is refused and moves nothing; the lock is released", async () => {
+    const p = place();
+    const log = await p.open();
+    await fill(log, 4);
+    await log.close();
+    store(p.directory, lines(p.directory).slice(0, 2));
+    const cutLines = lines(p.directory);
+    const name = join(p.directory, "cut-2026-01-05T10-11-12-345Z");
+    for (let n = 1; n <= 1000; n++) mkdirSync(n === 1 ? name : `${name}-${n}`);
+    const refused = await recoverAuditLog({ ...p.options(), clock }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "audit_unavailable" });
+    expect((refused as Error).message).toContain("No free archive name");
+    expect(lines(p.directory)).toEqual(cutLines);
+    expect(existsSync(join(p.directory, "log.json"))).toBe(true);
+    rmSync(`${name}-1000`, { recursive: true });
+    const report = await recoverAuditLog({ ...p.options(), clock });
+    expect(report.archived).toBe(`${name}-1000`);
+    expect(lines(`${name}-1000`)).toEqual(cutLines);
+  });
+
   it("a bad checkpoint and a bad last record are recovered too; the default operator is the OS user, no reason", async () => {
     for (const damage of ["checkpoint", "record"] as const) {
       const p = place();

@@ -34,7 +34,8 @@ export interface AuditRecoveryReport {
 /**
  * The explicit recovery of a log that no longer matches its last checkpoint (SECURITY.md
  * K80). The old segments, `log.json` and checkpoints are moved, untouched, into
- * `<directory>/cut-<time>/`; a new chain (a new log id, a new origin for the witness) starts
+ * `<directory>/cut-<time>/` (`cut-<time>-2/` and so on when that name is taken, so an
+ * archive is never written into); a new chain (a new log id, a new origin for the witness) starts
  * with a `log_recovered` event that records what was found: the old origin, how many records the
  * log held and how many the checkpoint covered, who recovered it and why. `verifyAuditLog` then
  * reports the old origin as recovered rather than deleted. A log that opens cleanly is left as
@@ -56,15 +57,15 @@ export async function recoverAuditLog(
   }
   const clock = options.clock ?? systemClock;
   const time = new Date(clock.now()).toISOString();
-  const archived = join(directory, `cut-${time.replace(/[:.]/g, "-")}`);
   const checkpointPath =
     options.checkpointPath ?? defaultCheckpointPath(directory, options.checkpointKeyPath);
   const lock = AuditLock.acquire(join(directory, "audit.lock"), {
     ...(options.lockStaleMs === undefined ? {} : { staleMs: options.lockStaleMs }),
   });
   let previousOrigin: string | undefined;
+  let archived: string;
   try {
-    mkdirSync(archived, { recursive: true, mode: 0o700 });
+    archived = createArchive(directory, `cut-${time.replace(/[:.]/g, "-")}`);
     const logJson = readOptional(join(directory, "log.json"));
     if (logJson !== undefined)
       previousOrigin = `agentgate.dev/audit/${(JSON.parse(logJson) as { id: string }).id}`;
@@ -113,4 +114,25 @@ export async function recoverAuditLog(
     archived,
     found,
   };
+}
+
+/**
+ * A new archive directory `<directory>/<name>`, or `<name>-2`, `<name>-3`, … when the name is
+ * taken: each is created exclusively, so a recovery never moves its files into an earlier
+ * recovery's archive (two recoveries within one millisecond, or on a fixed clock).
+ */
+function createArchive(directory: string, name: string): string {
+  for (let attempt = 1; attempt <= 1000; attempt++) {
+    const path = join(directory, attempt === 1 ? name : `${name}-${attempt}`);
+    try {
+      mkdirSync(path, { mode: 0o700 });
+      return path;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+  throw new AgentGateError(
+    "audit_unavailable",
+    `No free archive name for ${name} in ${directory}.`,
+  );
 }
