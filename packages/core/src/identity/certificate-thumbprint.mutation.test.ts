@@ -67,6 +67,19 @@ describe("certificateThumbprint (RFC 8705 x5t#S256, M108)", () => {
     expect(await certificateThumbprint(spaced)).toBe(expected);
   });
 
+  it("M108: an empty certificate (no bytes, or a block of white space) is invalid_configuration, never the thumbprint of nothing", async () => {
+    await expectCode(certificateThumbprint(new Uint8Array(0)), "invalid_configuration");
+    await expectCode(
+      certificateThumbprint("-----BEGIN CERTIFICATE-----\n \r\n-----END CERTIFICATE-----"),
+      "invalid_configuration",
+    );
+    // A lone "=" passes the block's pattern but is no base64: refused, as an AgentGateError.
+    await expectCode(
+      certificateThumbprint("-----BEGIN CERTIFICATE-----\n=\n-----END CERTIFICATE-----"),
+      "invalid_configuration",
+    );
+  });
+
   it("a text with no CERTIFICATE block is invalid_configuration", async () => {
     await expectCode(certificateThumbprint(""), "invalid_configuration");
     await expectCode(certificateThumbprint("not a certificate"), "invalid_configuration");
