@@ -8,7 +8,7 @@ import { defineAgent } from "../identity/agent-record.js";
 import { allow } from "../policy/decision.js";
 import type { ToolDescriptor } from "../policy/tool-descriptor.js";
 import { CallbackApprovalProvider } from "./approval.js";
-import { baseEvent, tokenFingerprint } from "./gate-events.js";
+import { baseEvent, decisionBlock, tokenFingerprint } from "./gate-events.js";
 
 // Each test pins down what the gate records or rethrows on a failure path that a mutation of
 // gate.ts or gate-events.ts changed without any other test noticing (MUTATION.md, "Survivors
@@ -363,6 +363,38 @@ describe("gate-events: the resource of a call", () => {
       type: "customer",
       id: "acme",
       properties: { tier: "gold" },
+    });
+  });
+});
+
+describe("gate-events: members a call does not have are left out, not set to undefined", () => {
+  it("no owner, arguments, code or trace member that was not given; a trace of one id has only that id", () => {
+    const facts = {
+      invocationId: "i1",
+      invocation: { tool: { name: "crm_lookup" }, arguments: undefined, credential: "" },
+    };
+    expect(baseEvent("decision", "e1", 0, facts)).toStrictEqual({
+      v: 1,
+      id: "e1",
+      type: "decision",
+      time: "1970-01-01T00:00:00.000Z",
+      invocationId: "i1",
+      tool: { name: "crm_lookup" },
+    });
+    for (const [metadata, trace] of [
+      [{ traceId: "t1" }, { traceId: "t1" }],
+      [{ spanId: "s1" }, { spanId: "s1" }],
+    ] as const) {
+      const event = baseEvent("decision", "e1", 0, {
+        ...facts,
+        invocation: { ...facts.invocation, metadata },
+      });
+      expect(event.trace).toStrictEqual(trace);
+    }
+    expect(decisionBlock(undefined, false, "no")).toStrictEqual({
+      allowed: false,
+      policies: [],
+      reason: "no",
     });
   });
 });
