@@ -9,6 +9,7 @@ import {
   SignJWT,
 } from "jose";
 import { describe, expect, it } from "vitest";
+import { recordingReplay } from "../../test/fixtures/recording-replay.js";
 import { AgentGateError, isAgentGateError } from "../errors.js";
 import { TestClock } from "../testing/test-clock.js";
 import {
@@ -19,7 +20,7 @@ import {
   verifyCallProof,
 } from "./call-proof.js";
 import { accessTokenHash, DPOP_PROOF_TYPE, type DpopKey, generateDpopKey } from "./dpop.js";
-import { MemoryReplayCache, type ReplayCache } from "./replay-cache.js";
+import { MemoryReplayCache } from "./replay-cache.js";
 
 // Mutation tests of call-proof.ts and proof-jwt.ts (MUTATION.md, group `identity-proofs`): the
 // call proof's exact header and claims, each check of verifyCallProof at its edge (M109–M111),
@@ -88,17 +89,6 @@ function setup(overrides: Partial<VerifyCallProofOptions> = {}) {
     ...overrides,
   };
   return { clock, replay, options };
-}
-
-function recordingReplay(): ReplayCache & { calls: [string, number][] } {
-  const calls: [string, number][] = [];
-  return {
-    calls,
-    remember(id: string, expiresAt: number) {
-      calls.push([id, expiresAt]);
-      return true;
-    },
-  };
 }
 
 describe("createCallProof", () => {

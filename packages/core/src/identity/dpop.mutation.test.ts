@@ -1,5 +1,6 @@
 import { base64url, calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { recordingReplay } from "../../test/fixtures/recording-replay.js";
 import { isAgentGateError } from "../errors.js";
 import { TestClock } from "../testing/test-clock.js";
 import {
@@ -10,7 +11,7 @@ import {
   generateDpopKey,
   verifyDpopProof,
 } from "./dpop.js";
-import { MemoryReplayCache, type ReplayCache } from "./replay-cache.js";
+import { MemoryReplayCache } from "./replay-cache.js";
 
 // Mutation tests of dpop.ts (MUTATION.md, group `identity-exchange`): the key pair, the proof's
 // exact claims and header, and each check of verifyDpopProof at its boundary (M104-M106).
@@ -49,17 +50,6 @@ async function claimsFor(overrides: Record<string, unknown> = {}) {
     jti: "jti-1",
     ath: await accessTokenHash(TOKEN),
     ...overrides,
-  };
-}
-
-function recordingReplay(): ReplayCache & { calls: [string, number][] } {
-  const calls: [string, number][] = [];
-  return {
-    calls,
-    remember(id: string, expiresAt: number) {
-      calls.push([id, expiresAt]);
-      return true;
-    },
   };
 }
 
