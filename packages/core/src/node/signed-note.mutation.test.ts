@@ -148,8 +148,14 @@ describe("signed notes", () => {
   });
 
   it("a verifier key parses back to its parts; a wrong id, type byte, key length or name is refused", () => {
-    const { raw } = keyPair();
-    const vkey = formatVerifierKey("witness.example", ED25519_COSIGNATURE, raw);
+    // A key whose id holds a hex letter, so that its upper-cased id below is another text (an id
+    // of digits only, 1 key in 43, would upper-case to itself and be accepted).
+    let raw: Buffer;
+    let vkey: string;
+    do {
+      raw = keyPair().raw;
+      vkey = formatVerifierKey("witness.example", ED25519_COSIGNATURE, raw);
+    } while (!/[a-f]/.test(vkey.split("+")[1] as string));
     expect(parseVerifierKey(` ${vkey}\n`)).toEqual({
       name: "witness.example",
       type: ED25519_COSIGNATURE,
