@@ -287,6 +287,23 @@ describe("claimsToAgent: fixed test vectors", () => {
     expect("confirmation" in plain).toBe(false);
   });
 
+  it("M108: a certificate-bound token's cnf is its x5t#S256 thumbprint, never read as a key's jkt", () => {
+    const bound = claimsToAgent(with_({ cnf: { "x5t#S256": JKT } }), RULES, CONTEXT);
+    expect(bound.confirmation).toEqual({ "x5t#S256": JKT });
+    expect(Object.isFrozen(bound.confirmation)).toBe(true);
+    for (const cnf of [
+      { "x5t#S256": JKT, jkt: JKT },
+      { "x5t#S256": 42 },
+      { "x5t#S256": JKT.slice(1) },
+      { x5t: JKT },
+      [JKT],
+    ])
+      expect(refusalOf(with_({ cnf })), JSON.stringify(cnf)).toEqual({
+        code: "token_invalid",
+        check: "cnf",
+      });
+  });
+
   it("takes now from the context and the skew from the rules", () => {
     const later = { ...CONTEXT, now: (T + 271) * 1000 }; // exp + skew - 29 s
     expect(() => claimsToAgent(BASE, RULES, later)).not.toThrow();
