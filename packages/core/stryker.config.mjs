@@ -12,8 +12,8 @@ export const GROUPS = {
     "src/identity/token-checks.ts",
     "src/identity/token-cache.ts",
   ],
-  // The rest of src/identity (token-verifier.ts is its own group), in three smaller runs:
-  // agents and revocation, keys and the authority, DPoP and federation.
+  // The rest of src/identity (token-verifier.ts is its own group), in four smaller runs:
+  // agents and revocation, keys and the authority, DPoP and federation, proofs and SPIFFE.
   identity: [
     "src/identity/agent-*.ts",
     "src/identity/replay-cache.ts",
@@ -29,6 +29,14 @@ export const GROUPS = {
     "src/identity/key-store.ts",
   ],
   "identity-exchange": ["src/identity/dpop.ts", "src/identity/external-issuer.ts"],
+  // Proof of possession and SPIFFE: call proofs and what they share with DPoP proofs,
+  // JWT-SVIDs and their bundles, certificate thumbprints (RFC 8705).
+  "identity-proofs": [
+    "src/identity/call-proof.ts",
+    "src/identity/proof-jwt.ts",
+    "src/identity/jwt-svid.ts",
+    "src/identity/certificate-thumbprint.ts",
+  ],
   gate: ["src/gate/**/*.ts", "!src/gate/**/*.test.ts"],
   "bounded-copy": ["src/internal/bounded-copy.ts"],
   redaction: ["src/audit/redaction.ts"],

@@ -10,6 +10,8 @@ const TESTS: Record<string, string[]> = {
   identity: ["src/identity/**/*.test.ts", "src/gate/**/*.test.ts"],
   "identity-keys": ["src/identity/**/*.test.ts", "src/gate/**/*.test.ts"],
   "identity-exchange": ["src/identity/**/*.test.ts"],
+  // The gate's tests drive call proofs (proof-of-possession*) and JWT-SVIDs (jwt-svid-credential).
+  "identity-proofs": ["src/identity/**/*.test.ts", "src/gate/**/*.test.ts"],
   gate: ["src/gate/**/*.test.ts", "src/testing/**/*.test.ts"],
   "bounded-copy": ["src/internal/**/*.test.ts", "src/gate/**/*.test.ts"],
   redaction: ["src/audit/**/*.test.ts", "src/gate/**/*.test.ts"],

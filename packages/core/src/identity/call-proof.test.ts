@@ -58,6 +58,20 @@ describe("call proofs (stdio and in-memory MCP)", () => {
     expect(await check(verifyCallProof(proof, options))).toBe("token_invalid/jti");
   });
 
+  it("M110: the replay is refused until the proof's iat leaves the window, its last instant included", async () => {
+    const clock = new TestClock("2026-01-05T10:00:00Z");
+    const key = await generateDpopKey();
+    const replay = new MemoryReplayCache({ clock });
+    const options = { ...CALL, accessToken: TOKEN, replay, clock };
+    const proof = await createCallProof(key, { ...CALL, accessToken: TOKEN, clock });
+    expect(await check(verifyCallProof(proof, options))).toBe("ok");
+    // Exactly 60 s after its iat the proof is still within the window: its jti must be too.
+    clock.advance(60_000);
+    expect(await check(verifyCallProof(proof, options))).toBe("token_invalid/jti");
+    clock.advance(1);
+    expect(await check(verifyCallProof(proof, options))).toBe("token_invalid/iat");
+  });
+
   it("M110: the replay is refused with a shared replay cache that answers asynchronously too", async () => {
     const clock = new TestClock("2026-01-05T10:00:00Z");
     const key = await generateDpopKey();

@@ -70,6 +70,25 @@ describe("DPoP proofs (RFC 9449)", () => {
     expect(await check(verifyDpopProof(proof, options))).toBe("token_invalid/jti");
   });
 
+  it("M105: the replay is refused until the proof's iat leaves the window, its last instant included", async () => {
+    const clock = new TestClock("2026-01-05T10:00:00Z");
+    const key = await generateDpopKey();
+    const replay = new MemoryReplayCache({ clock });
+    const options = { method: "POST", url: URL_, accessToken: TOKEN, jkt: key.jkt, replay, clock };
+    const proof = await createDpopProof(key, {
+      method: "POST",
+      url: URL_,
+      accessToken: TOKEN,
+      clock,
+    });
+    expect(await check(verifyDpopProof(proof, options))).toBe("ok");
+    // Exactly 60 s after its iat the proof is still within the window: its jti must be too.
+    clock.advance(60_000);
+    expect(await check(verifyDpopProof(proof, options))).toBe("token_invalid/jti");
+    clock.advance(1);
+    expect(await check(verifyDpopProof(proof, options))).toBe("token_invalid/iat");
+  });
+
   it("M106: clock skew within the window is accepted, beyond it refused, either way", async () => {
     const clock = new TestClock("2026-01-05T10:00:00Z");
     const key = await generateDpopKey();

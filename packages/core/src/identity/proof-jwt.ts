@@ -36,8 +36,10 @@ export async function verifyProofJwt(
 }
 
 /**
- * The proof's `jti`, remembered under `prefix` until `iat + window`: a proof is accepted once.
- * Last of a proof's checks, so a proof refused for another reason does not burn its `jti`.
+ * The proof's `jti`, remembered under `prefix` until a second past `iat + window`: a proof is
+ * accepted once. A replay cache forgets an id at its expiry instant, and a proof is still within
+ * the window at exactly `iat + window`, so the id outlives the window. Last of a proof's checks,
+ * so a proof refused for another reason does not burn its `jti`.
  * @internal
  */
 export async function rememberProofJti(
@@ -51,7 +53,8 @@ export async function rememberProofJti(
     throw refuse("jti", "the proof has no usable jti");
   }
   // Awaited: a shared replay cache (PostgreSQL) answers asynchronously.
-  if (!(await replay.remember(`${prefix}:${payload.jti}`, (payload.iat as number) + window))) {
+  const until = (payload.iat as number) + window + 1;
+  if (!(await replay.remember(`${prefix}:${payload.jti}`, until))) {
     throw refuse("jti", "the proof was already used");
   }
 }
