@@ -31,6 +31,13 @@ const TESTS: Record<string, string[]> = {
     "src/node/open-audit-writer.test.ts",
     "src/node/*.mutation.test.ts",
   ],
+  // As `audit-writer`, plus the tree's own tests (CosignedRange).
+  "audit-store": [
+    "src/node/audit-evidence.test.ts",
+    "src/node/open-audit-writer.test.ts",
+    "src/node/merkle-tree.test.ts",
+    "src/node/*.mutation.test.ts",
+  ],
 };
 
 const group = process.env.STRYKER_GROUP ?? "";

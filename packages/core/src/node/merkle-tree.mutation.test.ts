@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   CompactRange,
+  CosignedRange,
   consistencyProof,
   EMPTY_ROOT,
   inclusionProof,
@@ -175,5 +176,34 @@ describe("Merkle tree edges", () => {
         verifyConsistency(oldSize, newSize, rootOf(oldSize), rootOf(newSize), [...path, rootOf(1)]),
       ).toBe(false);
     }
+  });
+});
+
+describe("CosignedRange edges", () => {
+  const treeAt = (size: number) => {
+    const tree = new CompactRange();
+    for (const leaf of leaves.slice(0, size)) tree.append(leaf);
+    return tree;
+  };
+
+  it("K79: without leaves since, the tree is the cosigned tree; by default both are empty", () => {
+    const empty = new CosignedRange();
+    expect([empty.size, empty.treeSize]).toEqual([0, 0]);
+    expect(empty.proof(0)).toEqual([]);
+    const range = new CosignedRange(treeAt(4));
+    expect([range.size, range.treeSize]).toEqual([4, 4]);
+    expect(() => range.proof(5)).toThrow(RangeError);
+    range.append(leaves[4] as Buffer);
+    expect(range.proof(5)).toEqual(consistencyProof(lookup, 4, 5));
+  });
+
+  it("K79: the range keeps its own copies of the tree and the leaves it was given", () => {
+    const tree = treeAt(4);
+    const since = leaves.slice(4, 6);
+    const range = new CosignedRange(tree, since);
+    tree.append(leaves[4] as Buffer);
+    since.length = 0;
+    expect([range.size, range.treeSize]).toEqual([4, 6]);
+    expect(range.proof(6)).toEqual(consistencyProof(lookup, 4, 6));
   });
 });
