@@ -9,8 +9,9 @@ import {
   SignJWT,
 } from "jose";
 import { describe, expect, it } from "vitest";
+import { checkOf } from "../../test/fixtures/expect-code.js";
 import { recordingReplay } from "../../test/fixtures/recording-replay.js";
-import { AgentGateError, isAgentGateError } from "../errors.js";
+import { AgentGateError } from "../errors.js";
 import { TestClock } from "../testing/test-clock.js";
 import {
   argumentsHash,
@@ -33,15 +34,7 @@ const CALL = { method: "tools/call", tool: "lookup", arguments: { customerId: "a
 const START = Date.parse("2026-01-05T10:00:00Z");
 
 /** `code/check` of the refusal, or `ok`. */
-async function check(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (!isAgentGateError(error)) throw error;
-    return `${error.code}/${(error.details as { check?: string } | undefined)?.check}`;
-  }
-}
+const check = checkOf;
 
 async function refusal(promise: Promise<unknown>): Promise<AgentGateError> {
   const error = await promise.then(

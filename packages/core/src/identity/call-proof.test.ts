@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAgentGateError } from "../errors.js";
+import { checkOf } from "../../test/fixtures/expect-code.js";
 import { TestClock } from "../testing/test-clock.js";
 import { argumentsHash, createCallProof, verifyCallProof } from "./call-proof.js";
 import { generateDpopKey } from "./dpop.js";
@@ -8,15 +8,7 @@ import { MemoryReplayCache } from "./replay-cache.js";
 const TOKEN = "header.payload.signature";
 const CALL = { method: "tools/call", tool: "lookup", arguments: { customerId: "acme", n: 1 } };
 
-async function check(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (!isAgentGateError(error)) throw error;
-    return `${error.code}/${(error.details as { check?: string } | undefined)?.check}`;
-  }
-}
+const check = checkOf;
 
 describe("call proofs (stdio and in-memory MCP)", () => {
   it("M109: a proof for another tool, method, arguments or token is refused; it names its key", async () => {

@@ -1,7 +1,7 @@
 import { base64url, calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { checkOf } from "../../test/fixtures/expect-code.js";
 import { recordingReplay } from "../../test/fixtures/recording-replay.js";
-import { isAgentGateError } from "../errors.js";
 import { TestClock } from "../testing/test-clock.js";
 import {
   accessTokenHash,
@@ -21,15 +21,7 @@ const TOKEN = "header.payload.signature";
 // A whole second, so that a proof's iat is exactly now.
 const START = Date.parse("2026-01-05T10:00:00Z");
 
-async function check(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (!isAgentGateError(error)) throw error;
-    return `${error.code}/${(error.details as { check?: string } | undefined)?.check}`;
-  }
-}
+const check = checkOf;
 
 /** A proof signed by `key` with exactly these claims and header members. */
 async function rawProof(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAgentGateError } from "../errors.js";
+import { checkOf } from "../../test/fixtures/expect-code.js";
 import { allow } from "../policy/decision.js";
 import { FunctionPolicyClient } from "../policy/policy-client.js";
 import { TestClock } from "../testing/test-clock.js";
@@ -10,15 +10,7 @@ import { MemoryReplayCache } from "./replay-cache.js";
 const URL_ = "https://mcp.acme.example/mcp";
 const TOKEN = "header.payload.signature";
 
-async function check(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    if (!isAgentGateError(error)) throw error;
-    return `${error.code}/${(error.details as { check?: string } | undefined)?.check}`;
-  }
-}
+const check = checkOf;
 
 describe("DPoP proofs (RFC 9449)", () => {
   it("M104: a proof from another key, for another token, URL or method is refused", async () => {
