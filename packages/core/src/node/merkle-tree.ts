@@ -137,8 +137,8 @@ export class CosignedRange {
       throw new RangeError(`no proof to ${size}: the tree has ${this.treeSize}`);
     return consistencyProof(
       (start, span) =>
-        nodes.get(`${start}:${span}`) ??
-        (span === 1 && start >= baseSize ? since[start - baseSize] : undefined),
+        // A leaf before the cosigned size is in `nodes` or nowhere: `since[negative]` is undefined.
+        nodes.get(`${start}:${span}`) ?? (span === 1 ? since[start - baseSize] : undefined),
       baseSize,
       size,
     );

@@ -327,8 +327,9 @@ describe("opening a log", () => {
     await (await p.open()).close();
     const lock = join(p.directory, "audit.lock");
     writeFileSync(lock, "starting");
-    const fiveSecondsAgo = new Date(Date.now() - 5_000);
-    utimesSync(lock, fiveSecondsAgo, fiveSecondsAgo);
+    // 2 s old: younger than the 10 s default by 8 s however slow the machine, older than 1 s.
+    const twoSecondsAgo = new Date(Date.now() - 2_000);
+    utimesSync(lock, twoSecondsAgo, twoSecondsAgo);
     expect((await p.refusal()).details).toEqual({ check: "lock", lock });
     const log = await p.open({ lockStaleMs: 1_000 });
     // Another process takes the lock over: the next heartbeat finds it and the log stops.
